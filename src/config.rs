@@ -1,0 +1,407 @@
+//! Typed configuration: embedded secure defaults, then a TOML file, then
+//! `ALEXA_ENDPOINT_<SECTION>__<KEY>` environment variables.
+//!
+//! Every key is validated at load time; an error names the key, so a bad value
+//! stops start-up with a message an operator can act on.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The secure production defaults, compiled into the binary.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Prefix of environment overrides: `ALEXA_ENDPOINT_SERVER__LISTEN=...`.
+pub const ENV_PREFIX: &str = "ALEXA_ENDPOINT";
+
+/// Keys whose environment value is a comma-separated list.
+const LIST_KEYS: &[&str] = &["verification.skill_ids", "alexa_api.allowed_endpoints"];
+
+/// The whole configuration of an endpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listener, path, limits, TLS.
+    pub server: ServerConfig,
+    /// Request verification (signature, cert chain, timestamp, skill id).
+    pub verification: VerificationConfig,
+    /// De-duplication of `Messaging.MessageReceived` by `requestId`.
+    pub dedup: DedupConfig,
+    /// Built-in handler of the binary and the handler deadline.
+    pub handler: HandlerConfig,
+    /// Outbound calls to Alexa's REST APIs.
+    pub alexa_api: AlexaApiConfig,
+    /// Log output.
+    pub log: LogConfig,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Socket address to listen on.
+    pub listen: SocketAddr,
+    /// Path Alexa POSTs to.
+    pub path: String,
+    /// Largest accepted request body; larger answers 413.
+    pub body_limit_bytes: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    pub shutdown_grace_secs: u64,
+    /// Serve HTTPS with these PEM files; absent means plain HTTP.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[server.tls]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first).
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// `[verification]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationConfig {
+    /// Master switch; `false` disables every check (local replay only).
+    pub enabled: bool,
+    /// Skill ids (`amzn1.ask.skill....`) this endpoint answers for.
+    #[serde(default)]
+    pub skill_ids: Vec<String>,
+    /// Accept any skill id (verification of signature etc. still applies).
+    pub allow_any_skill: bool,
+    /// Largest allowed `|now - timestamp|`, in seconds.
+    pub timestamp_tolerance_secs: u64,
+    /// Accept the legacy SHA-1 `Signature` header when `Signature-256` is absent.
+    pub accept_legacy_sha1: bool,
+    /// Timeout of one cert chain download attempt.
+    pub cert_fetch_timeout_ms: u64,
+    /// Extra trusted root certificates (PEM), added to the built-in web PKI roots.
+    #[serde(default)]
+    pub extra_roots: Option<PathBuf>,
+    /// Cert chains served from disk instead of downloaded, keyed by normalised URL.
+    #[serde(default)]
+    pub preloaded_certs: BTreeMap<String, PathBuf>,
+}
+
+/// Which dedup store backs the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DedupBackend {
+    /// In-process, bounded, with TTL: one replica only.
+    Memory,
+    /// Shared Redis: several replicas.
+    Redis,
+    /// No de-duplication (a warning is logged at start-up).
+    Off,
+}
+
+/// What to do when the dedup store cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnStoreError {
+    /// Answer 503 without running the handler; Alexa retries later.
+    Reject,
+    /// Run the handler anyway and risk a duplicate.
+    Process,
+}
+
+/// `[dedup]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupConfig {
+    /// Store backend.
+    pub backend: DedupBackend,
+    /// How long a handled `requestId` is remembered.
+    pub ttl_secs: u64,
+    /// Bound on the number of entries of the memory backend.
+    pub memory_max_entries: u64,
+    /// Redis URL (may carry a password: redacted in output).
+    #[serde(serialize_with = "serialize_redacted_url")]
+    pub redis_url: SecretString,
+    /// Prefix of every Redis key.
+    pub key_prefix: String,
+    /// Timeout of every call to the store.
+    pub store_timeout_ms: u64,
+    /// Behaviour when the store is unreachable.
+    pub on_store_error: OnStoreError,
+}
+
+/// Built-in handler of the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HandlerKind {
+    /// Log the message (no tokens) and acknowledge.
+    Log,
+    /// POST the message to `handler.webhook.url`, acknowledge after a 2xx.
+    Webhook,
+    /// Apply list changes through the List Management API, then acknowledge.
+    ListSync,
+}
+
+/// `[handler]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandlerConfig {
+    /// Which built-in handler the binary uses.
+    pub kind: HandlerKind,
+    /// A handler running longer than this answers 503.
+    pub deadline_ms: u64,
+    /// Settings of the `webhook` handler.
+    #[serde(default)]
+    pub webhook: Option<WebhookConfig>,
+}
+
+/// `[handler.webhook]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where messages are POSTed.
+    pub url: url::Url,
+    /// Standard Webhooks signing secret (`whsec_<base64>`), optional.
+    #[serde(default, serialize_with = "serialize_redacted_opt")]
+    pub secret: Option<SecretString>,
+}
+
+/// `[alexa_api]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlexaApiConfig {
+    /// The only `apiEndpoint` values a token is ever sent to.
+    pub allowed_endpoints: Vec<String>,
+    /// Timeout of every Alexa API call.
+    pub timeout_ms: u64,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable, coloured.
+    Pretty,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Output format; the level comes from `RUST_LOG`.
+    pub format: LogFormat,
+}
+
+/// Loading or validating the configuration failed; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file, the environment or a value could not be read.
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value was read but is not acceptable.
+    #[error("configuration: `{key}`: {reason}")]
+    Invalid {
+        /// Dotted key, e.g. `server.path`.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Load embedded defaults, then `file` (if any), then environment overrides,
+    /// and validate the result.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// Like [`Config::load`] with an explicit environment (for tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        let mut environment = config::Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("_")
+            .separator("__")
+            .list_separator(",")
+            .try_parsing(true)
+            .source(Some(env));
+        for key in LIST_KEYS {
+            environment = environment.with_list_parse_key(key);
+        }
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            DEFAULT_TOML,
+            config::FileFormat::Toml,
+        ));
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
+        }
+        let cfg: Config = builder.add_source(environment).build()?.try_deserialize()?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Parse a TOML document layered over the embedded defaults (no environment).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let cfg: Config = config::Config::builder()
+            .add_source(config::File::from_str(
+                DEFAULT_TOML,
+                config::FileFormat::Toml,
+            ))
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Check every rule that serde alone cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+            ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            }
+        }
+        let s = &self.server;
+        if !s.path.starts_with('/') {
+            return Err(invalid("server.path", "must start with '/'"));
+        }
+        if ["/healthz", "/readyz", "/metrics"].contains(&s.path.as_str()) {
+            return Err(invalid(
+                "server.path",
+                "is reserved for operations endpoints",
+            ));
+        }
+        if s.body_limit_bytes < 1024 {
+            return Err(invalid("server.body_limit_bytes", "must be at least 1024"));
+        }
+        let v = &self.verification;
+        if v.enabled && v.skill_ids.is_empty() && !v.allow_any_skill {
+            return Err(invalid(
+                "verification.skill_ids",
+                "is empty: list your skill id(s), or set verification.allow_any_skill = true \
+                 (verification.enabled = true refuses to guess which skill it serves)",
+            ));
+        }
+        if v.timestamp_tolerance_secs == 0 || v.timestamp_tolerance_secs > 3600 {
+            return Err(invalid(
+                "verification.timestamp_tolerance_secs",
+                "must be between 1 and 3600",
+            ));
+        }
+        if v.cert_fetch_timeout_ms == 0 {
+            return Err(invalid("verification.cert_fetch_timeout_ms", "must be > 0"));
+        }
+        let d = &self.dedup;
+        if d.ttl_secs == 0 {
+            return Err(invalid("dedup.ttl_secs", "must be > 0"));
+        }
+        if d.memory_max_entries == 0 {
+            return Err(invalid("dedup.memory_max_entries", "must be > 0"));
+        }
+        if d.store_timeout_ms == 0 {
+            return Err(invalid("dedup.store_timeout_ms", "must be > 0"));
+        }
+        if d.backend == DedupBackend::Redis && url::Url::parse(d.redis_url.expose_secret()).is_err()
+        {
+            return Err(invalid("dedup.redis_url", "is not a URL"));
+        }
+        let h = &self.handler;
+        if h.deadline_ms == 0 {
+            return Err(invalid("handler.deadline_ms", "must be > 0"));
+        }
+        if h.kind == HandlerKind::Webhook && h.webhook.is_none() {
+            return Err(invalid(
+                "handler.webhook.url",
+                "is required when handler.kind = \"webhook\"",
+            ));
+        }
+        if let Some(secret) = h.webhook.as_ref().and_then(|w| w.secret.as_ref()) {
+            if crate::handlers::webhook::decode_secret(secret).is_err() {
+                return Err(invalid(
+                    "handler.webhook.secret",
+                    "must be base64, optionally prefixed with whsec_",
+                ));
+            }
+        }
+        for endpoint in &self.alexa_api.allowed_endpoints {
+            match url::Url::parse(endpoint) {
+                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+                _ => {
+                    return Err(invalid(
+                        "alexa_api.allowed_endpoints",
+                        format!("{endpoint:?} is not an http(s) URL"),
+                    ))
+                }
+            }
+        }
+        if self.alexa_api.timeout_ms == 0 {
+            return Err(invalid("alexa_api.timeout_ms", "must be > 0"));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets redacted (`check-config`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+
+    /// `handler.deadline_ms` as a duration.
+    pub fn handler_deadline(&self) -> Duration {
+        Duration::from_millis(self.handler.deadline_ms)
+    }
+}
+
+impl Default for Config {
+    /// The embedded defaults with verification off: handy for tests and
+    /// examples. Production code should use [`Config::load`].
+    fn default() -> Self {
+        let mut cfg: Config = config::Config::builder()
+            .add_source(config::File::from_str(
+                DEFAULT_TOML,
+                config::FileFormat::Toml,
+            ))
+            .set_override("verification.enabled", false)
+            .and_then(|b| b.build())
+            .and_then(|c| c.try_deserialize())
+            .unwrap_or_else(|e| panic!("embedded default config is invalid: {e}"));
+        cfg.verification.enabled = false;
+        cfg
+    }
+}
+
+const REDACTED: &str = "[redacted]";
+
+fn serialize_redacted_opt<S: Serializer>(
+    v: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str(REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
+/// URLs are shown with any password replaced.
+fn serialize_redacted_url<S: Serializer>(v: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    match url::Url::parse(v.expose_secret()) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some(REDACTED));
+            }
+            s.serialize_str(u.as_str())
+        }
+        Err(_) => s.serialize_str(REDACTED),
+    }
+}

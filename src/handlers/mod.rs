@@ -1,0 +1,3 @@
+//! Built-in handlers of the binary, chosen by `handler.kind`.
+
+pub mod webhook;

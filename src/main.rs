@@ -1,0 +1,3 @@
+//! The `alexa-endpoint` binary (CLI skeleton; filled in by the core work).
+
+fn main() {}
