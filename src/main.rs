@@ -1,3 +1,29 @@
-//! The `alexa-endpoint` binary (CLI skeleton; filled in by the core work).
+//! The `alexa-endpoint` binary: a thin CLI over the library.
+#![forbid(unsafe_code)]
 
-fn main() {}
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("alexa-endpoint: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("alexa-endpoint: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -82,3 +82,10 @@ impl DedupStore for NoDedup {
 pub fn from_config(_cfg: &DedupConfig) -> Result<Arc<dyn DedupStore>, StoreError> {
     Ok(Arc::new(NoDedup))
 }
+
+/// A fresh owner token for one claim attempt.
+pub fn new_owner_token() -> String {
+    let mut bytes = [0u8; 16];
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,11 +1,160 @@
-//! The `webhook` handler (stub).
+//! The `webhook` handler: POSTs each message to `handler.webhook.url`, signed
+//! per [Standard Webhooks](https://www.standardwebhooks.com/) when a secret is
+//! set, and acknowledges only after the backend answered 2xx.
+//!
+//! No internal retry: a failure answers 5xx and Alexa's re-delivery is the
+//! retry. The call is bounded by the handler deadline.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lc_rs::hmac;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+
+use crate::config::WebhookConfig;
+use crate::dispatch::{HandlerError, HandlerResult, RequestContext};
+use crate::envelope::{MessageReceivedRequest, Response};
+use crate::handlers::HandlerSetupError;
 
 /// Decode a Standard Webhooks secret: base64, optionally prefixed `whsec_`.
 pub fn decode_secret(secret: &SecretString) -> Result<Vec<u8>, base64::DecodeError> {
     let s = secret.expose_secret();
     let s = s.strip_prefix("whsec_").unwrap_or(s);
     base64::engine::general_purpose::STANDARD.decode(s)
+}
+
+/// Sign `body` per Standard Webhooks: base64 HMAC-SHA256 of
+/// `{id}.{timestamp}.{body}`, as the `webhook-signature` value `v1,<sig>`.
+pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+    let mut ctx = hmac::Context::with_key(&key);
+    ctx.update(id.as_bytes());
+    ctx.update(b".");
+    ctx.update(timestamp.to_string().as_bytes());
+    ctx.update(b".");
+    ctx.update(body);
+    let tag = ctx.sign();
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(tag.as_ref())
+    )
+}
+
+/// The JSON body POSTed to the webhook.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookBody<'a> {
+    request_id: &'a str,
+    timestamp: String,
+    user_id: Option<&'a str>,
+    skill_id: Option<&'a str>,
+    api_endpoint: Option<&'a str>,
+    api_access_token: Option<&'a str>,
+    message: &'a serde_json::Value,
+}
+
+/// A configured webhook target. Cheap to clone.
+#[derive(Clone)]
+pub struct Webhook {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    url: url::Url,
+    key: Option<Vec<u8>>,
+    http: reqwest::Client,
+}
+
+/// Why a delivery failed (its text never contains a token or the secret).
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// No answer within the handler deadline.
+    #[error("webhook did not answer in time")]
+    Timeout,
+    /// Connection failed.
+    #[error("webhook unreachable: {0}")]
+    Transport(String),
+    /// The backend answered non-2xx.
+    #[error("webhook answered HTTP {0}")]
+    Status(u16),
+}
+
+impl Webhook {
+    /// Build from `[handler.webhook]`; `deadline` bounds each call.
+    pub fn new(cfg: &WebhookConfig, deadline: Duration) -> Result<Self, HandlerSetupError> {
+        let key = match &cfg.secret {
+            Some(secret) => Some(decode_secret(secret).map_err(|_| HandlerSetupError {
+                key: "handler.webhook.secret",
+                reason: "must be base64, optionally prefixed with whsec_".into(),
+            })?),
+            None => None,
+        };
+        crate::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(deadline)
+            .build()
+            .map_err(|e| HandlerSetupError {
+                key: "handler.webhook",
+                reason: format!("cannot build HTTP client: {e}"),
+            })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                url: cfg.url.clone(),
+                key,
+                http,
+            }),
+        })
+    }
+
+    /// POST the message; `Ok(ack)` only after a 2xx.
+    pub async fn deliver(
+        &self,
+        ctx: &RequestContext,
+        msg: &MessageReceivedRequest,
+    ) -> HandlerResult {
+        let body = WebhookBody {
+            request_id: ctx.request_id(),
+            timestamp: msg.timestamp.format(&Rfc3339).map_err(HandlerError::new)?,
+            user_id: ctx.user_id(),
+            skill_id: ctx.skill_id(),
+            api_endpoint: ctx.api_endpoint(),
+            api_access_token: ctx.api_access_token().map(|t| t.expose_secret()),
+            message: &msg.message,
+        };
+        let body = serde_json::to_vec(&body).map_err(HandlerError::new)?;
+        let mut request = self
+            .inner
+            .http
+            .post(self.inner.url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        if let Some(key) = &self.inner.key {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            request = request
+                .header("webhook-id", ctx.request_id())
+                .header("webhook-timestamp", now.to_string())
+                .header("webhook-signature", sign(key, ctx.request_id(), now, &body));
+        }
+        let answer = request.body(body).send().await.map_err(|e| {
+            // reqwest's error text may include the URL, never the body.
+            if e.is_timeout() {
+                HandlerError::unavailable(WebhookError::Timeout)
+            } else {
+                HandlerError::unavailable(WebhookError::Transport(e.without_url().to_string()))
+            }
+        })?;
+        let status = answer.status();
+        if status.is_success() {
+            Ok(Response::ack())
+        } else if status.is_server_error() || status.as_u16() == 429 {
+            Err(HandlerError::unavailable(WebhookError::Status(
+                status.as_u16(),
+            )))
+        } else {
+            Err(HandlerError::new(WebhookError::Status(status.as_u16())))
+        }
+    }
 }

@@ -74,8 +74,14 @@ impl Verifier {
         &self,
         _headers: &HeaderMap,
         _body: &[u8],
+        _now: OffsetDateTime,
     ) -> Result<(), VerifyError> {
         Ok(())
+    }
+
+    /// Cert cache counters.
+    pub fn cert_stats(&self) -> CertStoreStats {
+        CertStoreStats::default()
     }
 
     /// Timestamp and skill id, from the parsed request.
@@ -88,4 +94,17 @@ impl Verifier {
     ) -> Result<(), VerifyError> {
         Ok(())
     }
+}
+
+/// Snapshot of the cert store counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CertStoreStats {
+    /// Cache hits.
+    pub hits: u64,
+    /// Cache misses.
+    pub misses: u64,
+    /// Downloads.
+    pub downloads: u64,
+    /// Failed downloads.
+    pub download_errors: u64,
 }

@@ -1,0 +1,77 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use alexa_endpoint::config::Config;
+
+/// The Alexa skill endpoint server.
+#[derive(Parser, Debug)]
+#[command(name = "alexa-endpoint", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the endpoint.
+    Serve {
+        /// TOML config file, layered over the embedded secure defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Load and validate the config, print the effective config (secrets redacted).
+    CheckConfig {
+        /// TOML config file, layered over the embedded secure defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// GET a URL and exit 0 on HTTP 200 (the container's HEALTHCHECK; no curl needed).
+    Healthcheck {
+        /// e.g. http://127.0.0.1:8080/healthz
+        #[arg(default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
+}
+
+/// Run one command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { config } => serve(config).await,
+        Command::CheckConfig { config } => {
+            let config = Config::load(config.as_deref())?;
+            print!("{}", config.to_redacted_toml());
+            Ok(())
+        }
+        Command::Healthcheck { url } => healthcheck(&url).await,
+    }
+}
+
+async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {
+    let config = Config::load(config_file.as_deref())?;
+    alexa_endpoint::telemetry::init(config.log.format);
+    let skill = alexa_endpoint::handlers::skill_from_config(&config)?;
+    let server = alexa_endpoint::Server::bind(skill, config).await?;
+    server.run().await?;
+    Ok(())
+}
+
+async fn healthcheck(url: &str) -> anyhow::Result<()> {
+    alexa_endpoint::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .context("building HTTP client")?;
+    let status = client
+        .get(url)
+        .send()
+        .await
+        .context(url.to_owned())?
+        .status();
+    anyhow::ensure!(status.is_success(), "{url} answered {status}");
+    Ok(())
+}

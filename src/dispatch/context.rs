@@ -1,0 +1,104 @@
+//! [`RequestContext`]: what a handler knows about the request beyond its
+//! typed body, and the Alexa API clients it may use.
+
+use std::fmt;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use time::OffsetDateTime;
+
+use crate::api::{AlexaApi, ApiError, ListsClient};
+use crate::envelope::RequestEnvelope;
+
+/// Per-request context handed to every handler. Cheap to clone.
+///
+/// `Debug` shows ids only: the tokens never reach a log through it.
+#[derive(Clone)]
+pub struct RequestContext {
+    envelope: Arc<RequestEnvelope>,
+    api: AlexaApi,
+}
+
+impl RequestContext {
+    /// Build a context (the dispatcher does this; public for handler tests).
+    pub fn new(envelope: Arc<RequestEnvelope>, api: AlexaApi) -> Self {
+        Self { envelope, api }
+    }
+
+    /// `request.requestId`: unique per message, stable across re-deliveries.
+    pub fn request_id(&self) -> &str {
+        self.envelope.request.request_id()
+    }
+
+    /// `request.timestamp`.
+    pub fn timestamp(&self) -> OffsetDateTime {
+        self.envelope.request.timestamp()
+    }
+
+    /// `request.type` as sent by Alexa.
+    pub fn request_type(&self) -> &str {
+        self.envelope.request.request_type()
+    }
+
+    /// `context.System.user.userId` (else the session's).
+    pub fn user_id(&self) -> Option<&str> {
+        self.envelope.user_id()
+    }
+
+    /// The skill id (`applicationId`) the request is for.
+    pub fn skill_id(&self) -> Option<&str> {
+        self.envelope.skill_id()
+    }
+
+    /// `request.locale`, e.g. `en-US`.
+    pub fn locale(&self) -> Option<&str> {
+        self.envelope.request.locale()
+    }
+
+    /// `context.System.apiEndpoint`: the base URL of Alexa's APIs for this user.
+    pub fn api_endpoint(&self) -> Option<&str> {
+        self.envelope.api_endpoint()
+    }
+
+    /// `context.System.apiAccessToken`: valid for 60 minutes, do not persist.
+    pub fn api_access_token(&self) -> Option<&SecretString> {
+        self.envelope.api_access_token()
+    }
+
+    /// The account-linking `accessToken`, if the user linked an account.
+    pub fn access_token(&self) -> Option<&SecretString> {
+        self.envelope.access_token()
+    }
+
+    /// The whole request envelope.
+    pub fn envelope(&self) -> &RequestEnvelope {
+        &self.envelope
+    }
+
+    /// A List Management client with this request's `apiEndpoint` and
+    /// `apiAccessToken`. Fails, sending nothing, when the endpoint is not in
+    /// `alexa_api.allowed_endpoints` or the request carries no token.
+    pub fn lists(&self) -> Result<ListsClient, ApiError> {
+        let endpoint = self
+            .api_endpoint()
+            .ok_or_else(|| ApiError::EndpointNotAllowed(String::new()))?;
+        let token = self.api_access_token().ok_or(ApiError::NoToken)?;
+        self.api.lists(endpoint, token.clone())
+    }
+
+    /// The shared Alexa API state (HTTP client, endpoint allowlist).
+    pub fn api(&self) -> &AlexaApi {
+        &self.api
+    }
+}
+
+impl fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("request_type", &self.request_type())
+            .field("request_id", &self.request_id())
+            .field("skill_id", &self.skill_id())
+            .field("user_id", &self.user_id())
+            .finish_non_exhaustive()
+    }
+}

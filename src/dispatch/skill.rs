@@ -1,0 +1,178 @@
+//! [`Skill`]: the handlers a user registered, and routing by request type.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use crate::dispatch::{Handler, HandlerResult, RequestContext};
+use crate::envelope::{
+    CanFulfillIntentRequest, IntentRequest, LaunchRequest, ListEventRequest,
+    MessageReceivedRequest, Request, SessionEndedRequest, SkillEventRequest,
+};
+
+type Slot<R> = Option<Arc<dyn Handler<R>>>;
+
+#[derive(Default)]
+struct Handlers {
+    message: Slot<MessageReceivedRequest>,
+    launch: Slot<LaunchRequest>,
+    intents: HashMap<String, Arc<dyn Handler<IntentRequest>>>,
+    can_fulfill: Slot<CanFulfillIntentRequest>,
+    session_ended: Slot<SessionEndedRequest>,
+    skill_event: Slot<SkillEventRequest>,
+    list_event: Slot<ListEventRequest>,
+    fallback: Slot<Request>,
+}
+
+/// A skill: the set of handlers, by request type. Build one with
+/// [`Skill::builder`], then serve it with [`crate::serve`] or mount
+/// [`Skill::into_router`] in an existing axum app.
+///
+/// Routing: the specific handler, else the [`SkillBuilder::fallback`], else
+/// the default answer of DESIGN's status table — 500 for request types that
+/// need an answer (`Messaging.MessageReceived`, `LaunchRequest`,
+/// `IntentRequest`, `CanFulfillIntentRequest`), an empty 200 for
+/// notifications (`SessionEndedRequest`, `AlexaSkillEvent.*`,
+/// `AlexaHouseholdListEvent.*`, `System.ExceptionEncountered`,
+/// `Connections.Response`, unknown types).
+#[derive(Clone)]
+pub struct Skill {
+    handlers: Arc<Handlers>,
+}
+
+/// Registers handlers; see [`Skill::builder`].
+#[derive(Default)]
+pub struct SkillBuilder {
+    handlers: Handlers,
+}
+
+/// What the dispatcher does with one request.
+pub(crate) enum Route {
+    /// Run this handler future.
+    Run(BoxFuture<'static, HandlerResult>),
+    /// Nobody handles it and it needs no answer: acknowledge.
+    Ack,
+    /// Nobody handles it but it needs an answer: 500.
+    Missing,
+}
+
+impl Skill {
+    /// Start registering handlers.
+    pub fn builder() -> SkillBuilder {
+        SkillBuilder::default()
+    }
+
+    /// Whether a `Messaging.MessageReceived` handler (or a fallback) is registered.
+    pub fn handles_messages(&self) -> bool {
+        self.handlers.message.is_some() || self.handlers.fallback.is_some()
+    }
+
+    pub(crate) fn route(&self, ctx: RequestContext, request: &Request) -> Route {
+        let h = &*self.handlers;
+        let specific = match request {
+            Request::MessageReceived(r) => {
+                h.message.as_ref().map(|f| f.call(ctx.clone(), r.clone()))
+            }
+            Request::Launch(r) => h.launch.as_ref().map(|f| f.call(ctx.clone(), r.clone())),
+            Request::Intent(r) => h
+                .intents
+                .get(&r.intent.name)
+                .map(|f| f.call(ctx.clone(), r.clone())),
+            Request::CanFulfillIntent(r) => h
+                .can_fulfill
+                .as_ref()
+                .map(|f| f.call(ctx.clone(), r.clone())),
+            Request::SessionEnded(r) => h
+                .session_ended
+                .as_ref()
+                .map(|f| f.call(ctx.clone(), r.clone())),
+            Request::SkillEvent(r) => h
+                .skill_event
+                .as_ref()
+                .map(|f| f.call(ctx.clone(), r.clone())),
+            Request::ListEvent(r) => h
+                .list_event
+                .as_ref()
+                .map(|f| f.call(ctx.clone(), r.clone())),
+            Request::ExceptionEncountered(_)
+            | Request::ConnectionsResponse(_)
+            | Request::Unknown(_) => None,
+        };
+        if let Some(fut) = specific {
+            return Route::Run(fut);
+        }
+        if let Some(fallback) = &h.fallback {
+            return Route::Run(fallback.call(ctx, request.clone()));
+        }
+        match request {
+            Request::MessageReceived(_)
+            | Request::Launch(_)
+            | Request::Intent(_)
+            | Request::CanFulfillIntent(_) => Route::Missing,
+            _ => Route::Ack,
+        }
+    }
+}
+
+impl SkillBuilder {
+    /// Handle `Messaging.MessageReceived`. Return [`crate::Response::ack`]
+    /// once the message is safely processed: the 200 is the acknowledgement.
+    pub fn on_message(mut self, handler: impl Handler<MessageReceivedRequest>) -> Self {
+        self.handlers.message = Some(Arc::new(handler));
+        self
+    }
+
+    /// Handle `LaunchRequest`.
+    pub fn on_launch(mut self, handler: impl Handler<LaunchRequest>) -> Self {
+        self.handlers.launch = Some(Arc::new(handler));
+        self
+    }
+
+    /// Handle `IntentRequest`s for the intent `name` (e.g. `AMAZON.HelpIntent`).
+    pub fn on_intent(
+        mut self,
+        name: impl Into<String>,
+        handler: impl Handler<IntentRequest>,
+    ) -> Self {
+        self.handlers.intents.insert(name.into(), Arc::new(handler));
+        self
+    }
+
+    /// Handle `CanFulfillIntentRequest`.
+    pub fn on_can_fulfill_intent(mut self, handler: impl Handler<CanFulfillIntentRequest>) -> Self {
+        self.handlers.can_fulfill = Some(Arc::new(handler));
+        self
+    }
+
+    /// Handle `SessionEndedRequest`.
+    pub fn on_session_ended(mut self, handler: impl Handler<SessionEndedRequest>) -> Self {
+        self.handlers.session_ended = Some(Arc::new(handler));
+        self
+    }
+
+    /// Handle the five `AlexaSkillEvent.*` requests.
+    pub fn on_skill_event(mut self, handler: impl Handler<SkillEventRequest>) -> Self {
+        self.handlers.skill_event = Some(Arc::new(handler));
+        self
+    }
+
+    /// Handle `AlexaHouseholdListEvent.*` requests.
+    pub fn on_list_event(mut self, handler: impl Handler<ListEventRequest>) -> Self {
+        self.handlers.list_event = Some(Arc::new(handler));
+        self
+    }
+
+    /// Handle everything no specific handler took, including unknown types.
+    pub fn fallback(mut self, handler: impl Handler<Request>) -> Self {
+        self.handlers.fallback = Some(Arc::new(handler));
+        self
+    }
+
+    /// Finish registration.
+    pub fn build(self) -> Skill {
+        Skill {
+            handlers: Arc::new(self.handlers),
+        }
+    }
+}

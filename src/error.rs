@@ -1,0 +1,133 @@
+//! The one place where everything that can go wrong with a request becomes an
+//! HTTP answer to Alexa (DESIGN's status table).
+//!
+//! Internal causes are logged once, where the answer is written
+//! ([`crate::server`]); the JSON body carries only a machine-readable reason
+//! and a short message that never contains a token.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::dedup::StoreError;
+use crate::dispatch::HandlerError;
+use crate::envelope::{ParseError, ResponseTooLarge};
+use crate::verify::VerifyError;
+
+/// Every non-200 answer of the endpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    /// Signature, cert chain, timestamp or skill id check failed.
+    #[error("verification failed: {0}")]
+    Verify(#[from] VerifyError),
+    /// The body is not a valid request envelope.
+    #[error("invalid request: {0}")]
+    Parse(#[from] ParseError),
+    /// The body is larger than `server.body_limit_bytes`.
+    #[error("request body is larger than the configured limit")]
+    BodyTooLarge,
+    /// The body could not be read.
+    #[error("request body could not be read")]
+    BodyUnreadable,
+    /// Another request is handling the same `requestId` right now.
+    #[error("this requestId is being handled by another request")]
+    InProgress,
+    /// The dedup store failed and `dedup.on_store_error = "reject"`.
+    #[error("dedup store unavailable: {0}")]
+    DedupStore(#[from] StoreError),
+    /// The handler returned an error.
+    #[error("handler failed: {0}")]
+    Handler(HandlerError),
+    /// The handler panicked.
+    #[error("handler panicked")]
+    HandlerPanicked,
+    /// The handler ran past `handler.deadline_ms`.
+    #[error("handler ran past its deadline")]
+    DeadlineExceeded,
+    /// No handler is registered for a request type that needs one.
+    #[error("no handler registered for {0}")]
+    NoHandler(String),
+    /// The handler's response exceeds Alexa's 24 KB limit.
+    #[error("{0}")]
+    ResponseTooLarge(#[from] ResponseTooLarge),
+    /// The server is shutting down and takes no new requests.
+    #[error("the endpoint is shutting down")]
+    ShuttingDown,
+    /// No route at this path.
+    #[error("no route")]
+    NotFound,
+    /// The path exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+}
+
+impl EndpointError {
+    /// The HTTP status Alexa gets.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            EndpointError::Verify(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+            EndpointError::Verify(_) | EndpointError::Parse(_) => StatusCode::BAD_REQUEST,
+            EndpointError::BodyUnreadable => StatusCode::BAD_REQUEST,
+            EndpointError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            EndpointError::InProgress => StatusCode::CONFLICT,
+            EndpointError::DedupStore(_) => StatusCode::SERVICE_UNAVAILABLE,
+            EndpointError::Handler(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+            EndpointError::Handler(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            EndpointError::HandlerPanicked => StatusCode::INTERNAL_SERVER_ERROR,
+            EndpointError::DeadlineExceeded => StatusCode::SERVICE_UNAVAILABLE,
+            EndpointError::NoHandler(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            EndpointError::ResponseTooLarge(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            EndpointError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            EndpointError::NotFound => StatusCode::NOT_FOUND,
+            EndpointError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    /// Machine-readable reason: the `error` field of the body, a log field and
+    /// a metrics label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            EndpointError::Verify(e) => e.reason(),
+            EndpointError::Parse(e) => e.reason(),
+            EndpointError::BodyTooLarge => "body_too_large",
+            EndpointError::BodyUnreadable => "body_unreadable",
+            EndpointError::InProgress => "in_progress",
+            EndpointError::DedupStore(_) => "dedup_store_unavailable",
+            EndpointError::Handler(e) if e.is_transient() => "handler_unavailable",
+            EndpointError::Handler(_) => "handler_error",
+            EndpointError::HandlerPanicked => "handler_panicked",
+            EndpointError::DeadlineExceeded => "handler_deadline_exceeded",
+            EndpointError::NoHandler(_) => "no_handler",
+            EndpointError::ResponseTooLarge(_) => "response_too_large",
+            EndpointError::ShuttingDown => "shutting_down",
+            EndpointError::NotFound => "not_found",
+            EndpointError::MethodNotAllowed => "method_not_allowed",
+        }
+    }
+
+    /// The message shown to the caller. Handler errors are the user's code:
+    /// their text may contain anything (even a token), so it stays in the
+    /// log only.
+    fn public_message(&self) -> String {
+        match self {
+            EndpointError::Handler(_) => "the handler failed; see the endpoint's log".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: String,
+}
+
+impl IntoResponse for EndpointError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.reason(),
+            message: self.public_message(),
+        };
+        (self.status(), axum::Json(body)).into_response()
+    }
+}

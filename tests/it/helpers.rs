@@ -1,0 +1,202 @@
+//! `spawn_app` and friends: a real server on 127.0.0.1:0, talked to over HTTP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use alexa_endpoint::config::Config;
+use alexa_endpoint::{Server, Skill};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running test server.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub path: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    pub join: Option<JoinHandle<Result<(), alexa_endpoint::server::ServeError>>>,
+}
+
+/// Config for tests: embedded defaults, verification off, port 0, quiet.
+pub fn test_config() -> Config {
+    let mut cfg = Config::default();
+    cfg.server.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.server.shutdown_grace_secs = 5;
+    cfg
+}
+
+/// Start `skill` with `config` on a random port.
+pub async fn spawn_app(skill: Skill, config: Config) -> TestApp {
+    init_logs();
+    let path = config.server.path.clone();
+    let server = Server::bind(skill, config).await.expect("server binds");
+    spawn_server(server, path)
+}
+
+/// Run an already bound server.
+pub fn spawn_server(server: Server, path: String) -> TestApp {
+    let addr = server.local_addr().expect("bound");
+    let (tx, rx) = oneshot::channel::<()>();
+    let join = tokio::spawn(server.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        path,
+        shutdown: Some(tx),
+        join: Some(join),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POST raw bytes to the Alexa path.
+    pub async fn post(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(self.url(&self.path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request completes")
+    }
+
+    /// POST with extra headers (signature headers).
+    pub async fn post_with(&self, body: Vec<u8>, headers: &[(&str, String)]) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url(&self.path))
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        req.body(body).send().await.expect("request completes")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request completes")
+    }
+
+    /// Trigger graceful shutdown and wait for the server to stop.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(join) = self.join.take() {
+            join.await.expect("server task").expect("server ran");
+        }
+    }
+
+    /// Trigger shutdown without waiting.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The seed's payload, verbatim.
+pub fn seed_payload() -> Vec<u8> {
+    std::fs::read(repo_path("samples/message-received.json")).expect("seed sample")
+}
+
+/// A `Messaging.MessageReceived` body with its own requestId and message.
+pub fn message_body(request_id: &str, message: serde_json::Value) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&seed_payload()).unwrap();
+    v["request"]["requestId"] = request_id.into();
+    v["request"]["message"] = message;
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// A unique id for this test process.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Counts handler runs.
+#[derive(Clone, Default)]
+pub struct Runs(Arc<AtomicUsize>);
+
+impl Runs {
+    pub fn inc(&self) -> usize {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Everything any test logged, for the no-secrets assertions.
+pub fn captured_logs() -> String {
+    let buf = log_buffer().lock().unwrap();
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUF.get_or_init(Default::default)
+}
+
+#[derive(Clone)]
+struct BufWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for BufWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Capture every log line of the test process (JSON, debug level) in memory.
+pub fn init_logs() {
+    alexa_endpoint::install_crypto_provider();
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let buf = log_buffer().clone();
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || BufWriter(buf.clone()))
+            .try_init();
+    });
+}
+
+/// Poll `cond` until it holds or `within` elapses.
+pub async fn wait_until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if cond() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
