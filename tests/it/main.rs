@@ -7,6 +7,7 @@ mod helpers;
 mod bad_input;
 mod binary;
 mod core;
+mod observability;
 mod secrets;
 mod tls;
 mod webhook;
