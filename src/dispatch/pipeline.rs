@@ -222,6 +222,7 @@ impl Endpoint {
         let store = self.dedup.clone();
         let metrics = self.metrics.clone();
         let on_store_error = self.on_store_error;
+        let tasks = self.tasks.clone();
         let (deadline, claim_ttl, done_ttl) = (self.deadline, self.claim_ttl, self.done_ttl);
         async move {
             let mut claim = None;
@@ -258,15 +259,22 @@ impl Endpoint {
             }
             let result = run_handler(handler, deadline, &metrics).await;
             if let Some((id, owner)) = claim {
-                let settled = match &result {
-                    Ok(_) => store.finish(&id, &owner, done_ttl).await,
-                    Err(_) => store.release(&id, &owner).await,
-                };
-                if let Err(e) = settled {
-                    // The answer stands: on success the handler did its work
-                    // and Alexa must get its 200; a claim we could not settle
-                    // expires after the claim TTL.
-                    tracing::warn!(request_id = %id, error = %e, "could not settle the dedup claim");
+                match &result {
+                    Ok(_) => {
+                        if let Err(e) = store.finish(&id, &owner, done_ttl).await {
+                            // The handler did its work: Alexa gets its 200 now,
+                            // and the done mark is retried while our claim
+                            // still blocks re-deliveries.
+                            tracing::warn!(request_id = %id, error = %e, "could not mark the message handled; retrying");
+                            tasks.spawn(retry_finish(store, id, owner, done_ttl, claim_ttl));
+                        }
+                    }
+                    Err(_) => {
+                        if let Err(e) = store.release(&id, &owner).await {
+                            tracing::warn!(request_id = %id, error = %e,
+                                "could not release the claim; a re-delivery waits until it expires");
+                        }
+                    }
                 }
             }
             match result {
@@ -275,6 +283,31 @@ impl Endpoint {
             }
         }
     }
+}
+
+/// Keep trying to mark a handled message done until our claim would have
+/// expired anyway (after that a re-delivery runs again: nothing is lost).
+async fn retry_finish(
+    store: Arc<dyn DedupStore>,
+    id: String,
+    owner: String,
+    done_ttl: Duration,
+    claim_ttl: Duration,
+) {
+    let give_up = tokio::time::Instant::now() + claim_ttl;
+    let mut pause = Duration::from_millis(50);
+    while tokio::time::Instant::now() + pause < give_up {
+        tokio::time::sleep(pause).await;
+        match store.finish(&id, &owner, done_ttl).await {
+            Ok(()) => {
+                tracing::info!(request_id = %id, "message marked handled after a retry");
+                return;
+            }
+            Err(_) => pause = (pause * 2).min(Duration::from_secs(1)),
+        }
+    }
+    tracing::error!(request_id = %id,
+        "could not mark the message handled before its claim expired: a re-delivery will run the handler again");
 }
 
 /// Run a handler under its deadline with panics caught, and serialize its

@@ -219,12 +219,25 @@ pub fn command() -> Command {
     cmd
 }
 
+/// Start `serve` at log level warn plus the listening line.
+pub async fn start_serve_quiet(config: &str) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
+    start_serve_with(config, "warn,alexa_endpoint::server=info").await
+}
+
 /// Start `serve`, wait for its "listening" log line, return the address.
 pub async fn start_serve(config: &str) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
+    start_serve_with(config, "info").await
+}
+
+async fn start_serve_with(
+    config: &str,
+    log: &str,
+) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.toml");
     std::fs::write(&file, config).unwrap();
     let mut child = command()
+        .env("RUST_LOG", log)
         .args(["serve", "--config"])
         .arg(&file)
         .stderr(Stdio::piped())
