@@ -1,0 +1,7 @@
+//! Integration tests: one binary, compiled once.
+
+mod api_errors;
+mod api_guard;
+mod api_lists;
+mod api_messaging;
+mod api_support;
