@@ -2,6 +2,7 @@
 
 mod api_errors;
 mod api_guard;
+mod api_list_sync;
 mod api_lists;
 mod api_messaging;
 mod api_support;
