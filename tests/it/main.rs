@@ -6,3 +6,4 @@ mod api_list_sync;
 mod api_lists;
 mod api_messaging;
 mod api_support;
+mod send_cli;

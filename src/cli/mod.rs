@@ -1,0 +1,3 @@
+//! Subcommands of the `alexa-endpoint` binary.
+
+pub mod send;
