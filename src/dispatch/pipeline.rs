@@ -104,7 +104,10 @@ impl Endpoint {
     ) -> Result<Self, StartupError> {
         config.validate()?;
         let metrics = Metrics::new();
-        let api = AlexaApi::new(&config.alexa_api)?;
+        let api = AlexaApi::new(&config.alexa_api)?.with_observer({
+            let metrics = metrics.clone();
+            Arc::new(move |api, status| metrics.api_call(api, status))
+        });
         if verifier.is_none() {
             tracing::warn!(
                 "REQUEST VERIFICATION IS OFF (verification.enabled = false): anyone who can reach \
@@ -184,7 +187,7 @@ impl Endpoint {
         let request_id = envelope.request.request_id().to_owned();
         let is_message = matches!(envelope.request, Request::MessageReceived(_));
         let envelope = Arc::new(envelope);
-        let ctx = RequestContext::new(envelope.clone(), self.api.clone());
+        let ctx = RequestContext::new(envelope.clone(), self.api.clone(), self.metrics.clone());
         let (outcome, result) = match self.skill.route(ctx, &envelope.request) {
             Route::Ack => ("ack_default", Ok(ack_bytes())),
             Route::Missing => {

@@ -4,10 +4,17 @@
 #[allow(dead_code)]
 mod helpers;
 
+mod api_errors;
+mod api_guard;
+mod api_list_sync;
+mod api_lists;
+mod api_messaging;
+mod api_support;
 mod bad_input;
 mod binary;
 mod core;
 mod observability;
 mod secrets;
+mod send_cli;
 mod tls;
 mod webhook;
