@@ -13,6 +13,7 @@ mod api_support;
 mod bad_input;
 mod binary;
 mod core;
+mod list_sync_server;
 mod observability;
 mod secrets;
 mod send_cli;
