@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use http::HeaderMap;
 use time::OffsetDateTime;
@@ -24,8 +23,8 @@ use tokio_util::task::TaskTracker;
 use crate::api::AlexaApi;
 use crate::config::{Config, DedupBackend, OnStoreError};
 use crate::dedup::{self, Claim, DedupStore};
-use crate::dispatch::skill::Route;
-use crate::dispatch::{HandlerResult, RequestContext, Skill};
+use crate::dispatch::skill::{Call, Route};
+use crate::dispatch::{RequestContext, Skill};
 use crate::envelope::{self, Request, RequestEnvelope};
 use crate::error::EndpointError;
 use crate::metrics::{DedupOutcome, Metrics};
@@ -218,7 +217,7 @@ impl Endpoint {
     /// The claim → run → finish/release sequence, as a `'static` future.
     fn job(
         &self,
-        handler: BoxFuture<'static, HandlerResult>,
+        handler: Call,
         dedup_id: Option<String>,
     ) -> impl std::future::Future<Output = (&'static str, Result<Bytes, EndpointError>)> + Send + 'static
     {
@@ -316,12 +315,17 @@ async fn retry_finish(
 /// Run a handler under its deadline with panics caught, and serialize its
 /// response (over 24 KB is a handler error).
 async fn run_handler(
-    handler: BoxFuture<'static, HandlerResult>,
+    handler: Call,
     deadline: Duration,
     metrics: &Metrics,
 ) -> Result<Bytes, EndpointError> {
     let started = Instant::now();
-    let outcome = tokio::time::timeout(deadline, AssertUnwindSafe(handler).catch_unwind()).await;
+    // The call itself may panic (a closure's synchronous part), as may the
+    // future it returns: both are caught.
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(handler)) {
+        Ok(fut) => tokio::time::timeout(deadline, AssertUnwindSafe(fut).catch_unwind()).await,
+        Err(panic) => Ok(Err(panic)),
+    };
     metrics.handler_duration(started.elapsed());
     let error = match outcome {
         Ok(Ok(Ok(response))) => match response.to_bytes() {

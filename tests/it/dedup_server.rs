@@ -42,8 +42,14 @@ async fn sequential_duplicate_runs_once(dedup: Option<DedupConfig>) {
     let body = message_body(&unique("seq"), json!({}));
     let first = app.post(body.clone()).await;
     let second = app.post(body).await;
-    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
-    assert_eq!(second.text().await.unwrap(), r#"{"version":"1.0","response":{}}"#);
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    assert_eq!(
+        second.text().await.unwrap(),
+        r#"{"version":"1.0","response":{}}"#
+    );
     assert_eq!(runs.get(), 1);
     app.stop().await;
 }
@@ -54,10 +60,22 @@ async fn parallel_posts(apps: &[&TestApp], body: &[u8], n: usize) -> Vec<u16> {
     let mut tasks = Vec::new();
     for i in 0..n {
         let app = apps[i % apps.len()];
-        let (client, url, body, start) = (app.client.clone(), app.url("/"), body.to_vec(), start.clone());
+        let (client, url, body, start) = (
+            app.client.clone(),
+            app.url("/"),
+            body.to_vec(),
+            start.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let _go = start.acquire().await.unwrap();
-            client.post(url).body(body).send().await.unwrap().status().as_u16()
+            client
+                .post(url)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         }));
     }
     start.add_permits(n);
@@ -69,13 +87,20 @@ async fn parallel_posts(apps: &[&TestApp], body: &[u8], n: usize) -> Vec<u16> {
 }
 
 fn assert_one_winner(statuses: &[u16]) {
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
     assert!(statuses.contains(&200), "{statuses:?}");
 }
 
 async fn parallel_duplicates_run_once(dedup: Option<DedupConfig>) {
     let runs = Runs::default();
-    let app = spawn_app(counting_skill(&runs, Duration::from_millis(300)), config_with(dedup)).await;
+    let app = spawn_app(
+        counting_skill(&runs, Duration::from_millis(300)),
+        config_with(dedup),
+    )
+    .await;
     let body = message_body(&unique("par"), json!({}));
     let statuses = parallel_posts(&[&app], &body, 20).await;
     assert_eq!(runs.get(), 1, "{statuses:?}");
@@ -95,23 +120,37 @@ async fn memory_parallel_duplicates_run_once() {
 
 #[tokio::test]
 async fn redis_sequential_duplicate_runs_once() {
-    let Some(url) = shared_redis().await else { return };
+    let Some(url) = shared_redis().await else {
+        return;
+    };
     sequential_duplicate_runs_once(Some(redis_config(&url, 500))).await;
 }
 
 #[tokio::test]
 async fn redis_parallel_duplicates_run_once() {
-    let Some(url) = shared_redis().await else { return };
+    let Some(url) = shared_redis().await else {
+        return;
+    };
     parallel_duplicates_run_once(Some(redis_config(&url, 500))).await;
 }
 
 #[tokio::test]
 async fn two_replicas_sharing_redis_run_once() {
-    let Some(url) = shared_redis().await else { return };
+    let Some(url) = shared_redis().await else {
+        return;
+    };
     let dedup = redis_config(&url, 500);
     let runs = Runs::default();
-    let a = spawn_app(counting_skill(&runs, Duration::from_millis(300)), config_with(Some(dedup.clone()))).await;
-    let b = spawn_app(counting_skill(&runs, Duration::from_millis(300)), config_with(Some(dedup))).await;
+    let a = spawn_app(
+        counting_skill(&runs, Duration::from_millis(300)),
+        config_with(Some(dedup.clone())),
+    )
+    .await;
+    let b = spawn_app(
+        counting_skill(&runs, Duration::from_millis(300)),
+        config_with(Some(dedup)),
+    )
+    .await;
     let body = message_body(&unique("replicas"), json!({}));
     let statuses = parallel_posts(&[&a, &b], &body, 20).await;
     assert_eq!(runs.get(), 1, "{statuses:?}");
@@ -126,7 +165,9 @@ async fn two_replicas_sharing_redis_run_once() {
 
 #[tokio::test]
 async fn redis_handler_fails_once_then_succeeds() {
-    let Some(url) = shared_redis().await else { return };
+    let Some(url) = shared_redis().await else {
+        return;
+    };
     let runs = Runs::default();
     let r = runs.clone();
     let skill = Skill::builder()
@@ -151,12 +192,19 @@ async fn redis_handler_fails_once_then_succeeds() {
 
 #[tokio::test]
 async fn redis_down_reject_answers_503_then_handles_once_after_restart() {
-    let Some(mut redis) = RedisServer::start().await else { return };
+    let Some(mut redis) = RedisServer::start().await else {
+        return;
+    };
     let runs = Runs::default();
     let mut cfg = config_with(Some(redis_config(&redis.url(), 300)));
     cfg.dedup.on_store_error = OnStoreError::Reject;
     let app = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
-    assert_eq!(app.post(message_body(&unique("warm"), json!({}))).await.status(), 200);
+    assert_eq!(
+        app.post(message_body(&unique("warm"), json!({})))
+            .await
+            .status(),
+        200
+    );
     assert_eq!(runs.get(), 1);
 
     redis.kill().await;
@@ -165,7 +213,11 @@ async fn redis_down_reject_answers_503_then_handles_once_after_restart() {
     assert_eq!(res.status(), 503);
     let v: serde_json::Value = res.json().await.unwrap();
     assert_eq!(v["error"], "dedup_store_unavailable");
-    assert_eq!(runs.get(), 1, "the handler must not run while the store is down");
+    assert_eq!(
+        runs.get(),
+        1,
+        "the handler must not run while the store is down"
+    );
     assert_eq!(app.get("/readyz").await.status(), 503);
 
     redis.restart().await;
@@ -188,20 +240,29 @@ async fn redis_down_reject_answers_503_then_handles_once_after_restart() {
 
 #[tokio::test]
 async fn redis_down_process_handles_anyway() {
-    let Some(mut redis) = RedisServer::start().await else { return };
+    let Some(mut redis) = RedisServer::start().await else {
+        return;
+    };
     let runs = Runs::default();
     let mut cfg = config_with(Some(redis_config(&redis.url(), 300)));
     cfg.dedup.on_store_error = OnStoreError::Process;
     let app = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
     redis.kill().await;
-    assert_eq!(app.post(message_body(&unique("process"), json!({}))).await.status(), 200);
+    assert_eq!(
+        app.post(message_body(&unique("process"), json!({})))
+            .await
+            .status(),
+        200
+    );
     assert_eq!(runs.get(), 1);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn crashed_replica_claim_expires_and_the_redelivery_runs() {
-    let Some(url) = shared_redis().await else { return };
+    let Some(url) = shared_redis().await else {
+        return;
+    };
     let dedup = redis_config(&url, 500);
     let backend = MockServer::start().await;
     Mock::given(method("POST"))
@@ -233,7 +294,13 @@ format = "json"
     let body = message_body(&unique("crash"), json!({}));
     let in_flight = {
         let body = body.clone();
-        tokio::spawn(async move { reqwest::Client::new().post(format!("http://{addr}/")).body(body).send().await })
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("http://{addr}/"))
+                .body(body)
+                .send()
+                .await
+        })
     };
     assert!(
         wait_for_requests(&backend, 1, Duration::from_secs(10)).await,
@@ -246,7 +313,11 @@ format = "json"
     let mut cfg = config_with(Some(dedup));
     cfg.handler.deadline_ms = 1000;
     let survivor = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
-    assert_eq!(survivor.post(body.clone()).await.status(), 409, "the dead replica's claim is still held");
+    assert_eq!(
+        survivor.post(body.clone()).await.status(),
+        409,
+        "the dead replica's claim is still held"
+    );
     assert_eq!(runs.get(), 0);
     // Alexa re-delivers; once the claim TTL (deadline + margin) passes, it runs.
     let mut status = 0;

@@ -29,7 +29,9 @@ async fn counting_backend() -> (std::net::SocketAddr, Tally) {
         *t.lock().unwrap().entry(id).or_default() += 1;
         "ok"
     }
-    let app = axum::Router::new().route("/hook", post(hook)).with_state(tally.clone());
+    let app = axum::Router::new()
+        .route("/hook", post(hook))
+        .with_state(tally.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -46,11 +48,19 @@ struct PersistentRedis {
 
 impl PersistentRedis {
     async fn start() -> Option<Self> {
-        if std::process::Command::new("redis-server").arg("--version").output().is_err() {
+        if std::process::Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
             skip_or_fail("redis-server is not installed");
             return None;
         }
-        let mut r = Self { port: free_port(), dir: tempfile::tempdir().unwrap(), child: None };
+        let mut r = Self {
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
         r.spawn().await;
         Some(r)
     }
@@ -58,7 +68,14 @@ impl PersistentRedis {
     async fn spawn(&mut self) {
         let child = tokio::process::Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(std::process::Stdio::null())
@@ -68,7 +85,10 @@ impl PersistentRedis {
         self.child = Some(child);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while !crate::support::redis::answers_ping(self.port).await {
-            assert!(tokio::time::Instant::now() < deadline, "redis-server did not start");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -87,8 +107,13 @@ impl PersistentRedis {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_two_replicas_with_a_redis_restart() {
-    let messages: usize = std::env::var("SOAK_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
-    let Some(mut redis) = PersistentRedis::start().await else { return };
+    let messages: usize = std::env::var("SOAK_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let Some(mut redis) = PersistentRedis::start().await else {
+        return;
+    };
     let (hook, tally) = counting_backend().await;
     let config = format!(
         r#"
@@ -116,7 +141,10 @@ format = "json"
     let (_a, addr_a, _da) = start_serve_quiet(&config).await;
     let (_b, addr_b, _db) = start_serve_quiet(&config).await;
     let urls = Arc::new([format!("http://{addr_a}/"), format!("http://{addr_b}/")]);
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
 
     let acked = Arc::new(AtomicUsize::new(0));
     let non_200 = Arc::new(AtomicUsize::new(0));
@@ -124,8 +152,14 @@ format = "json"
     let run_id = unique("soakmsg");
     let mut workers = Vec::new();
     for w in 0..16usize {
-        let (client, urls, acked, non_200, next, run_id) =
-            (client.clone(), urls.clone(), acked.clone(), non_200.clone(), next.clone(), run_id.clone());
+        let (client, urls, acked, non_200, next, run_id) = (
+            client.clone(),
+            urls.clone(),
+            acked.clone(),
+            non_200.clone(),
+            next.clone(),
+            run_id.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let mut rng = w as u64 * 0x9E37_79B9 + 1;
             let mut pick = move || {
@@ -175,7 +209,9 @@ format = "json"
     let runs: usize = tally.values().sum();
     let distinct = tally.len();
     let acknowledged = acked.load(Ordering::SeqCst);
-    let lost = (0..messages).filter(|i| !tally.contains_key(&format!("{run_id}-{i}"))).count();
+    let lost = (0..messages)
+        .filter(|i| !tally.contains_key(&format!("{run_id}-{i}")))
+        .count();
     println!(
         "soak: messages={messages} handler_runs={runs} distinct_handled={distinct} acknowledged={acknowledged} lost={lost} non_200_answers={}",
         non_200.load(Ordering::Relaxed)
