@@ -71,6 +71,8 @@ impl RequestEnvelope {
     }
 }
 
+const MAX_ERROR_MESSAGE_BYTES: usize = 200;
+
 /// Why a body could not be parsed; see [`ParseError::reason`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ParseErrorKind {
@@ -134,18 +136,28 @@ impl ParseError {
     }
 
     fn new(kind: ParseErrorKind, path: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut message = message.into();
+        // serde quotes offending values in its messages: keep a huge one out
+        // of logs and error bodies.
+        if message.len() > MAX_ERROR_MESSAGE_BYTES {
+            let mut cut = MAX_ERROR_MESSAGE_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str("...");
+        }
         Self {
             kind,
             path: path.into(),
-            message: message.into(),
+            message,
         }
     }
 
     /// Converts a path-tracked serde_json error; `prefix` is prepended to its path.
     fn from_json(prefix: &str, err: serde_path_to_error::Error<serde_json::Error>) -> Self {
-        let path = err.path().to_string();
+        let path = join(prefix, &path_string(err.path()));
         let inner = err.into_inner();
-        let path = join(prefix, if path == "." { "" } else { &path });
         if !inner.is_data() {
             // Syntax, EOF (including an empty body), I/O.
             return Self::new(ParseErrorKind::MalformedJson, path, inner.to_string());
@@ -173,6 +185,23 @@ impl ParseError {
     }
 }
 
+/// `context.System.user`-style path; stops at a segment serde could not
+/// name (an object key not read yet when the JSON broke off).
+fn path_string(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        let part = match segment {
+            Segment::Map { key } => key.clone(),
+            Segment::Enum { variant } => variant.clone(),
+            Segment::Seq { index } => index.to_string(),
+            Segment::Unknown => break,
+        };
+        out = join(&out, &part);
+    }
+    out
+}
+
 fn join(a: &str, b: &str) -> String {
     match (a.is_empty(), b.is_empty()) {
         (true, _) => b.to_owned(),
@@ -193,11 +222,34 @@ struct RawEnvelope {
     request: Value,
 }
 
+/// Accepts only a JSON object for `T` (serde's derive would also take an
+/// array of the fields in order, which no Alexa request is).
+struct ObjectOnly<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = ObjectOnly<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(ObjectOnly)
+            }
+        }
+        deserializer.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
 /// Parses a request body. Unknown fields are ignored, unknown request types
 /// become [`Request::Unknown`], unknown enum values become `Other(..)`.
 pub fn parse(body: &[u8]) -> Result<RequestEnvelope, ParseError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let raw: RawEnvelope =
+    let ObjectOnly(raw): ObjectOnly<RawEnvelope> =
         serde_path_to_error::deserialize(&mut de).map_err(|e| ParseError::from_json("", e))?;
     de.end()
         .map_err(|e| ParseError::new(ParseErrorKind::MalformedJson, "", e.to_string()))?;
