@@ -15,6 +15,7 @@ mod binary;
 mod core;
 mod dedup_server;
 mod dedup_store;
+mod envelope;
 mod list_sync_server;
 mod observability;
 mod secrets;
