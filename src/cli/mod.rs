@@ -34,7 +34,7 @@ enum Command {
     },
     /// Send a message through the Skill Messaging API (what a third-party app
     /// does); credentials from ALEXA_CLIENT_ID / ALEXA_CLIENT_SECRET.
-    Send(send::SendArgs),
+    Send(Box<send::SendArgs>),
     /// GET a URL and exit 0 on HTTP 200 (the container's HEALTHCHECK; no curl needed).
     Healthcheck {
         /// e.g. http://127.0.0.1:8080/healthz
@@ -53,7 +53,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Healthcheck { url } => healthcheck(&url).await,
-        Command::Send(args) => send::run(args).await,
+        Command::Send(args) => send::run(*args).await,
     }
 }
 
