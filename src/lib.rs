@@ -9,5 +9,6 @@
 pub mod api;
 pub mod config;
 pub mod dedup;
+pub mod dev;
 pub mod handlers;
 pub mod verify;
