@@ -1,0 +1,3 @@
+//! Binary-side command definitions.
+
+pub mod dev;
