@@ -28,6 +28,7 @@ mod verify_chain;
 mod verify_dev;
 mod verify_https_source;
 mod verify_requests;
+mod verify_server;
 mod verify_signature;
 mod verify_store;
 mod verify_support;
