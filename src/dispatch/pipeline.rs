@@ -237,7 +237,7 @@ impl Endpoint {
                     }
                     Ok(Claim::Done) => {
                         metrics.dedup(DedupOutcome::Duplicate);
-                        tracing::info!(request_id = %id, "already handled: acknowledged without running the handler");
+                        tracing::debug!(request_id = %id, "already handled: acknowledged without running the handler");
                         return ("duplicate", Ok(ack_bytes()));
                     }
                     Ok(Claim::InProgress) => {
