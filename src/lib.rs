@@ -24,6 +24,7 @@
 pub mod api;
 pub mod config;
 pub mod dedup;
+pub mod dev;
 pub mod dispatch;
 pub mod envelope;
 pub mod error;

@@ -1,54 +1,102 @@
 //! Clients for Alexa's REST APIs: List Management (with the request's
 //! `apiAccessToken`), Login with Amazon tokens and the Skill Messaging API.
 //!
-//! INTERFACE CONTRACT (stub — to be implemented in full by the api work).
+//! - [`AlexaApi`]: built once from `[alexa_api]`; one shared HTTP client and
+//!   the endpoint allowlist. [`AlexaApi::lists`] hands out a [`ListsClient`]
+//!   for one request's endpoint and token — only for an allowed endpoint.
+//! - [`LwaClient`] + [`SkillMessagingClient`]: the sender side (what a
+//!   third-party app runs; the `send` subcommand).
+//!
+//! Tokens are [`SecretString`]s; no `Debug` or error message shows one.
 
-use std::sync::Arc;
+mod error;
+mod guard;
+mod http;
+mod lists;
+mod lwa;
+mod messaging;
 
-use secrecy::SecretString;
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::AlexaApiConfig;
 
-/// Errors of every Alexa API call.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// `apiEndpoint` is not in `alexa_api.allowed_endpoints`: nothing was sent.
-    #[error("apiEndpoint {0:?} is not in alexa_api.allowed_endpoints; the token was not sent")]
-    EndpointNotAllowed(String),
-    /// The request carried no `apiAccessToken`.
-    #[error("the request carries no apiAccessToken")]
-    NoToken,
-}
+pub use error::ApiError;
+pub use guard::EndpointAllowlist;
+pub use http::{build_http_client, ApiObserver};
+pub use lists::{
+    DefaultList, ItemStatus, Links, List, ListItem, ListMetadata, ListState, ListsClient,
+    StatusLink,
+};
+pub use lwa::{LwaClient, DEFAULT_TOKEN_URL, REFRESH_MARGIN, SKILL_MESSAGING_SCOPE};
+pub use messaging::{
+    validate_message, Region, SkillMessagingClient, DEFAULT_EXPIRES_AFTER_SECS, MAX_DATA_BYTES,
+    MAX_EXPIRES_AFTER_SECS, MIN_EXPIRES_AFTER_SECS,
+};
 
-/// Shared state of all Alexa API clients: one HTTP client and the endpoint
-/// allowlist. Cheap to clone.
+/// Shared state of all Alexa API clients: one HTTP client (timeout
+/// `alexa_api.timeout_ms`), the endpoint allowlist and the call observer.
+/// Cheap to clone.
 #[derive(Clone)]
 pub struct AlexaApi {
-    inner: Arc<AlexaApiConfig>,
+    http: http::Http,
+    allowlist: EndpointAllowlist,
+}
+
+impl fmt::Debug for AlexaApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AlexaApi")
+            .field("allowed_endpoints", &self.allowlist.endpoints())
+            .field("observer", &self.http.observer.is_some())
+            .finish()
+    }
 }
 
 impl AlexaApi {
     /// Build from `[alexa_api]`.
     pub fn new(cfg: &AlexaApiConfig) -> Result<Self, ApiError> {
+        let client = build_http_client(Duration::from_millis(cfg.timeout_ms))?;
         Ok(Self {
-            inner: Arc::new(cfg.clone()),
+            http: http::Http::new(client),
+            allowlist: EndpointAllowlist::new(&cfg.allowed_endpoints),
         })
     }
 
+    /// Report every call made through this value (and the clients it hands
+    /// out afterwards) to `observer`: `(api, status)`, status `0` when no
+    /// answer came (timeout, transport).
+    pub fn with_observer(mut self, observer: ApiObserver) -> Self {
+        self.set_observer(observer);
+        self
+    }
+
+    /// Like [`AlexaApi::with_observer`], in place.
+    pub fn set_observer(&mut self, observer: ApiObserver) {
+        self.http.observer = Some(observer);
+    }
+
     /// A List Management client for one request's endpoint and token.
-    /// Fails (and sends nothing) unless `api_endpoint` is allowed.
-    pub fn lists(&self, api_endpoint: &str, _token: SecretString) -> Result<ListsClient, ApiError> {
-        if !self
-            .inner
-            .allowed_endpoints
-            .iter()
-            .any(|e| e == api_endpoint)
-        {
-            return Err(ApiError::EndpointNotAllowed(api_endpoint.to_owned()));
+    ///
+    /// Fails, sending nothing, unless `api_endpoint` exactly equals one of
+    /// `alexa_api.allowed_endpoints` (a trailing slash aside), or when the
+    /// token is empty.
+    pub fn lists(&self, api_endpoint: &str, token: SecretString) -> Result<ListsClient, ApiError> {
+        let base = self.allowlist.check(api_endpoint)?;
+        if token.expose_secret().is_empty() {
+            return Err(ApiError::NoToken);
         }
-        Ok(ListsClient {})
+        Ok(ListsClient::new(self.http.clone(), base, token))
+    }
+
+    /// The endpoint allowlist.
+    pub fn allowlist(&self) -> &EndpointAllowlist {
+        &self.allowlist
+    }
+
+    /// The shared HTTP client (e.g. for a [`LwaClient`]).
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.http.client
     }
 }
-
-/// List Management API client bound to one request's token.
-pub struct ListsClient {}

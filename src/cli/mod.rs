@@ -1,5 +1,8 @@
 //! Command-line interface.
 
+pub mod dev;
+pub mod send;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,6 +33,13 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Send a message through the Skill Messaging API (what a third-party app
+    /// does); credentials from ALEXA_CLIENT_ID / ALEXA_CLIENT_SECRET.
+    Send(Box<send::SendArgs>),
+    /// Local tooling: make a test PKI and sign payloads with it, to replay
+    /// requests with full verification.
+    #[command(subcommand)]
+    Dev(dev::DevCommand),
     /// GET a URL and exit 0 on HTTP 200 (the container's HEALTHCHECK; no curl needed).
     Healthcheck {
         /// e.g. http://127.0.0.1:8080/healthz
@@ -48,6 +58,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Healthcheck { url } => healthcheck(&url).await,
+        Command::Send(args) => send::run(*args).await,
+        Command::Dev(cmd) => dev::run(cmd),
     }
 }
 

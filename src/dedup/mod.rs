@@ -5,12 +5,29 @@
 //! handler, then mark finished with a long TTL (`dedup.ttl_secs`), or release
 //! the claim when the handler failed so that Alexa's retry runs it again.
 //!
-//! INTERFACE CONTRACT (stub — to be implemented in full by the dedup work).
+//! Every claim carries an owner token ([`new_owner_token`], one per request
+//! attempt): `finish` and `release` are compare-and-set on that token, so a
+//! request whose claim expired and was taken over can never finish or release
+//! the new owner's claim.
+//!
+//! Backends, chosen by `dedup.backend` in [`from_config`]:
+//! - [`MemoryStore`]: bounded moka cache with per-entry TTL, one process;
+//! - [`RedisStore`]: shared by replicas, one round trip per call, lazy and
+//!   self-healing connection, every call bounded by `dedup.store_timeout_ms`;
+//! - [`NoDedup`]: remembers nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::DedupConfig;
+use crate::config::{DedupBackend, DedupConfig};
+
+mod memory;
+mod off;
+mod redis;
+
+pub use self::memory::MemoryStore;
+pub use self::off::NoDedup;
+pub use self::redis::RedisStore;
 
 /// Outcome of [`DedupStore::claim`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,17 +41,30 @@ pub enum Claim {
 }
 
 /// The store could not be reached or answered nonsense.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The call did not finish within `dedup.store_timeout_ms`.
     #[error("dedup store timed out")]
     Timeout,
-    /// Connection or protocol error.
+    /// Connection or protocol error. The text never contains credentials.
     #[error("dedup store unavailable: {0}")]
     Unavailable(String),
 }
 
+impl StoreError {
+    /// Machine-readable reason for logs, metrics and error bodies.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            StoreError::Timeout => "dedup_store_timeout",
+            StoreError::Unavailable(_) => "dedup_store_unavailable",
+        }
+    }
+}
+
 /// A place that remembers which request ids are being, or have been, handled.
+///
+/// A `claim` by the owner that already holds the claim answers
+/// [`Claim::New`] again, so that a call retried after a lost reply is safe.
 #[async_trait::async_trait]
 pub trait DedupStore: Send + Sync + 'static {
     /// Try to take `request_id` for `owner` for `claim_ttl`.
@@ -47,6 +77,7 @@ pub trait DedupStore: Send + Sync + 'static {
     /// Mark `request_id` handled for `ttl`, only if `owner` still holds the claim.
     async fn finish(&self, request_id: &str, owner: &str, ttl: Duration) -> Result<(), StoreError>;
     /// Drop `owner`'s claim on `request_id` (handler failed): a retry runs again.
+    /// Does nothing if `owner` does not hold the claim (or it is already done).
     async fn release(&self, request_id: &str, owner: &str) -> Result<(), StoreError>;
     /// Readiness probe.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -54,38 +85,79 @@ pub trait DedupStore: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 }
 
-/// A store that remembers nothing: every claim is new.
-#[derive(Debug, Default)]
-pub struct NoDedup;
-
-#[async_trait::async_trait]
-impl DedupStore for NoDedup {
-    async fn claim(&self, _: &str, _: &str, _: Duration) -> Result<Claim, StoreError> {
-        Ok(Claim::New)
-    }
-    async fn finish(&self, _: &str, _: &str, _: Duration) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn release(&self, _: &str, _: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn name(&self) -> &'static str {
-        "off"
-    }
-}
-
 /// Build the store chosen by `dedup.backend`. Never waits for a network
-/// connection: the Redis backend connects lazily.
-pub fn from_config(_cfg: &DedupConfig) -> Result<Arc<dyn DedupStore>, StoreError> {
-    Ok(Arc::new(NoDedup))
+/// connection: the Redis backend connects lazily, on its first call.
+pub fn from_config(cfg: &DedupConfig) -> Result<Arc<dyn DedupStore>, StoreError> {
+    Ok(match cfg.backend {
+        DedupBackend::Memory => Arc::new(MemoryStore::new(cfg.memory_max_entries)),
+        DedupBackend::Redis => Arc::new(RedisStore::new(
+            &cfg.redis_url,
+            &cfg.key_prefix,
+            Duration::from_millis(cfg.store_timeout_ms),
+        )?),
+        DedupBackend::Off => {
+            tracing::warn!(
+                "dedup.backend = \"off\": Messaging.MessageReceived is not de-duplicated, \
+                 a re-delivered message runs its handler again"
+            );
+            Arc::new(NoDedup)
+        }
+    })
 }
 
-/// A fresh owner token for one claim attempt.
+/// A fresh owner token for one request attempt: 128 random bits as 32
+/// lowercase hex digits.
 pub fn new_owner_token() -> String {
     let mut bytes = [0u8; 16];
-    let _ = aws_lc_rs::rand::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        // The system RNG does not fail in practice; should it, a token that is
+        // unique within this process (and very likely across replicas) still
+        // keeps owners apart, which is all the token is for.
+        fallback_token(&mut bytes);
+    }
+    let mut out = String::with_capacity(32);
+    for b in bytes {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn fallback_token(bytes: &mut [u8; 16]) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mixed = count ^ (u64::from(std::process::id()) << 40);
+    bytes[..8].copy_from_slice(&nanos.to_be_bytes());
+    bytes[8..].copy_from_slice(&mixed.to_be_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_tokens_are_32_hex_digits_and_distinct() {
+        let a = new_owner_token();
+        let b = new_owner_token();
+        assert_eq!(a.len(), 32);
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn fallback_tokens_are_distinct() {
+        let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+        fallback_token(&mut a);
+        fallback_token(&mut b);
+        assert_ne!(a, b);
+    }
 }

@@ -8,7 +8,8 @@ use secrecy::SecretString;
 use time::OffsetDateTime;
 
 use crate::api::{AlexaApi, ApiError, ListsClient};
-use crate::envelope::RequestEnvelope;
+use crate::envelope::{RequestEnvelope, Response};
+use crate::metrics::Metrics;
 
 /// Per-request context handed to every handler. Cheap to clone.
 ///
@@ -17,12 +18,17 @@ use crate::envelope::RequestEnvelope;
 pub struct RequestContext {
     envelope: Arc<RequestEnvelope>,
     api: AlexaApi,
+    metrics: Arc<Metrics>,
 }
 
 impl RequestContext {
     /// Build a context (the dispatcher does this; public for handler tests).
-    pub fn new(envelope: Arc<RequestEnvelope>, api: AlexaApi) -> Self {
-        Self { envelope, api }
+    pub fn new(envelope: Arc<RequestEnvelope>, api: AlexaApi, metrics: Arc<Metrics>) -> Self {
+        Self {
+            envelope,
+            api,
+            metrics,
+        }
     }
 
     /// `request.requestId`: unique per message, stable across re-deliveries.
@@ -84,6 +90,21 @@ impl RequestContext {
             .ok_or_else(|| ApiError::EndpointNotAllowed(String::new()))?;
         let token = self.api_access_token().ok_or(ApiError::NoToken)?;
         self.api.lists(endpoint, token.clone())
+    }
+
+    /// Acknowledge a message that can never be processed (wrong shape,
+    /// unknown target...), so that Alexa stops re-delivering it: logs
+    /// `reason` at error with the requestId, counts it in
+    /// `alexa_endpoint_messages_unprocessable_total`, returns the ack.
+    /// `reason` must not contain a token.
+    pub fn reject_message(&self, reason: &str) -> Response {
+        tracing::error!(
+            request_id = self.request_id(),
+            reason,
+            "message can never be processed: acknowledged so that Alexa stops re-delivering it"
+        );
+        self.metrics.unprocessable();
+        Response::ack()
     }
 
     /// The shared Alexa API state (HTTP client, endpoint allowlist).

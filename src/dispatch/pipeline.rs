@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use http::HeaderMap;
 use time::OffsetDateTime;
@@ -24,8 +23,8 @@ use tokio_util::task::TaskTracker;
 use crate::api::AlexaApi;
 use crate::config::{Config, DedupBackend, OnStoreError};
 use crate::dedup::{self, Claim, DedupStore};
-use crate::dispatch::skill::Route;
-use crate::dispatch::{HandlerResult, RequestContext, Skill};
+use crate::dispatch::skill::{Call, Route};
+use crate::dispatch::{RequestContext, Skill};
 use crate::envelope::{self, Request, RequestEnvelope};
 use crate::error::EndpointError;
 use crate::metrics::{DedupOutcome, Metrics};
@@ -104,7 +103,10 @@ impl Endpoint {
     ) -> Result<Self, StartupError> {
         config.validate()?;
         let metrics = Metrics::new();
-        let api = AlexaApi::new(&config.alexa_api)?;
+        let api = AlexaApi::new(&config.alexa_api)?.with_observer({
+            let metrics = metrics.clone();
+            Arc::new(move |api, status| metrics.api_call(api, status))
+        });
         if verifier.is_none() {
             tracing::warn!(
                 "REQUEST VERIFICATION IS OFF (verification.enabled = false): anyone who can reach \
@@ -184,7 +186,7 @@ impl Endpoint {
         let request_id = envelope.request.request_id().to_owned();
         let is_message = matches!(envelope.request, Request::MessageReceived(_));
         let envelope = Arc::new(envelope);
-        let ctx = RequestContext::new(envelope.clone(), self.api.clone());
+        let ctx = RequestContext::new(envelope.clone(), self.api.clone(), self.metrics.clone());
         let (outcome, result) = match self.skill.route(ctx, &envelope.request) {
             Route::Ack => ("ack_default", Ok(ack_bytes())),
             Route::Missing => {
@@ -215,13 +217,14 @@ impl Endpoint {
     /// The claim → run → finish/release sequence, as a `'static` future.
     fn job(
         &self,
-        handler: BoxFuture<'static, HandlerResult>,
+        handler: Call,
         dedup_id: Option<String>,
     ) -> impl std::future::Future<Output = (&'static str, Result<Bytes, EndpointError>)> + Send + 'static
     {
         let store = self.dedup.clone();
         let metrics = self.metrics.clone();
         let on_store_error = self.on_store_error;
+        let tasks = self.tasks.clone();
         let (deadline, claim_ttl, done_ttl) = (self.deadline, self.claim_ttl, self.done_ttl);
         async move {
             let mut claim = None;
@@ -234,7 +237,7 @@ impl Endpoint {
                     }
                     Ok(Claim::Done) => {
                         metrics.dedup(DedupOutcome::Duplicate);
-                        tracing::info!(request_id = %id, "already handled: acknowledged without running the handler");
+                        tracing::debug!(request_id = %id, "already handled: acknowledged without running the handler");
                         return ("duplicate", Ok(ack_bytes()));
                     }
                     Ok(Claim::InProgress) => {
@@ -258,15 +261,22 @@ impl Endpoint {
             }
             let result = run_handler(handler, deadline, &metrics).await;
             if let Some((id, owner)) = claim {
-                let settled = match &result {
-                    Ok(_) => store.finish(&id, &owner, done_ttl).await,
-                    Err(_) => store.release(&id, &owner).await,
-                };
-                if let Err(e) = settled {
-                    // The answer stands: on success the handler did its work
-                    // and Alexa must get its 200; a claim we could not settle
-                    // expires after the claim TTL.
-                    tracing::warn!(request_id = %id, error = %e, "could not settle the dedup claim");
+                match &result {
+                    Ok(_) => {
+                        if let Err(e) = store.finish(&id, &owner, done_ttl).await {
+                            // The handler did its work: Alexa gets its 200 now,
+                            // and the done mark is retried while our claim
+                            // still blocks re-deliveries.
+                            tracing::warn!(request_id = %id, error = %e, "could not mark the message handled; retrying");
+                            tasks.spawn(retry_finish(store, id, owner, done_ttl, claim_ttl));
+                        }
+                    }
+                    Err(_) => {
+                        if let Err(e) = store.release(&id, &owner).await {
+                            tracing::warn!(request_id = %id, error = %e,
+                                "could not release the claim; a re-delivery waits until it expires");
+                        }
+                    }
                 }
             }
             match result {
@@ -277,15 +287,45 @@ impl Endpoint {
     }
 }
 
+/// Keep trying to mark a handled message done until our claim would have
+/// expired anyway (after that a re-delivery runs again: nothing is lost).
+async fn retry_finish(
+    store: Arc<dyn DedupStore>,
+    id: String,
+    owner: String,
+    done_ttl: Duration,
+    claim_ttl: Duration,
+) {
+    let give_up = tokio::time::Instant::now() + claim_ttl;
+    let mut pause = Duration::from_millis(50);
+    while tokio::time::Instant::now() + pause < give_up {
+        tokio::time::sleep(pause).await;
+        match store.finish(&id, &owner, done_ttl).await {
+            Ok(()) => {
+                tracing::info!(request_id = %id, "message marked handled after a retry");
+                return;
+            }
+            Err(_) => pause = (pause * 2).min(Duration::from_secs(1)),
+        }
+    }
+    tracing::error!(request_id = %id,
+        "could not mark the message handled before its claim expired: a re-delivery will run the handler again");
+}
+
 /// Run a handler under its deadline with panics caught, and serialize its
 /// response (over 24 KB is a handler error).
 async fn run_handler(
-    handler: BoxFuture<'static, HandlerResult>,
+    handler: Call,
     deadline: Duration,
     metrics: &Metrics,
 ) -> Result<Bytes, EndpointError> {
     let started = Instant::now();
-    let outcome = tokio::time::timeout(deadline, AssertUnwindSafe(handler).catch_unwind()).await;
+    // The call itself may panic (a closure's synchronous part), as may the
+    // future it returns: both are caught.
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(handler)) {
+        Ok(fut) => tokio::time::timeout(deadline, AssertUnwindSafe(fut).catch_unwind()).await,
+        Err(panic) => Ok(Err(panic)),
+    };
     metrics.handler_duration(started.elapsed());
     let error = match outcome {
         Ok(Ok(Ok(response))) => match response.to_bytes() {

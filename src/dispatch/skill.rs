@@ -47,10 +47,24 @@ pub struct SkillBuilder {
     handlers: Handlers,
 }
 
+/// A handler call, not made yet: the dispatcher makes it only after the
+/// dedup claim, so not even a handler's synchronous prologue runs for a
+/// duplicate.
+pub(crate) type Call = Box<dyn FnOnce() -> BoxFuture<'static, HandlerResult> + Send>;
+
+fn call<R: Clone + Send + 'static>(
+    handler: &Arc<dyn Handler<R>>,
+    ctx: RequestContext,
+    request: &R,
+) -> Call {
+    let (handler, request) = (handler.clone(), request.clone());
+    Box::new(move || handler.call(ctx, request))
+}
+
 /// What the dispatcher does with one request.
 pub(crate) enum Route {
-    /// Run this handler future.
-    Run(BoxFuture<'static, HandlerResult>),
+    /// Call this handler.
+    Run(Call),
     /// Nobody handles it and it needs no answer: acknowledge.
     Ack,
     /// Nobody handles it but it needs an answer: 500.
@@ -71,30 +85,16 @@ impl Skill {
     pub(crate) fn route(&self, ctx: RequestContext, request: &Request) -> Route {
         let h = &*self.handlers;
         let specific = match request {
-            Request::MessageReceived(r) => {
-                h.message.as_ref().map(|f| f.call(ctx.clone(), r.clone()))
-            }
-            Request::Launch(r) => h.launch.as_ref().map(|f| f.call(ctx.clone(), r.clone())),
+            Request::MessageReceived(r) => h.message.as_ref().map(|f| call(f, ctx.clone(), r)),
+            Request::Launch(r) => h.launch.as_ref().map(|f| call(f, ctx.clone(), r)),
             Request::Intent(r) => h
                 .intents
                 .get(&r.intent.name)
-                .map(|f| f.call(ctx.clone(), r.clone())),
-            Request::CanFulfillIntent(r) => h
-                .can_fulfill
-                .as_ref()
-                .map(|f| f.call(ctx.clone(), r.clone())),
-            Request::SessionEnded(r) => h
-                .session_ended
-                .as_ref()
-                .map(|f| f.call(ctx.clone(), r.clone())),
-            Request::SkillEvent(r) => h
-                .skill_event
-                .as_ref()
-                .map(|f| f.call(ctx.clone(), r.clone())),
-            Request::ListEvent(r) => h
-                .list_event
-                .as_ref()
-                .map(|f| f.call(ctx.clone(), r.clone())),
+                .map(|f| call(f, ctx.clone(), r)),
+            Request::CanFulfillIntent(r) => h.can_fulfill.as_ref().map(|f| call(f, ctx.clone(), r)),
+            Request::SessionEnded(r) => h.session_ended.as_ref().map(|f| call(f, ctx.clone(), r)),
+            Request::SkillEvent(r) => h.skill_event.as_ref().map(|f| call(f, ctx.clone(), r)),
+            Request::ListEvent(r) => h.list_event.as_ref().map(|f| call(f, ctx.clone(), r)),
             Request::ExceptionEncountered(_)
             | Request::ConnectionsResponse(_)
             | Request::Unknown(_) => None,
@@ -103,7 +103,7 @@ impl Skill {
             return Route::Run(fut);
         }
         if let Some(fallback) = &h.fallback {
-            return Route::Run(fallback.call(ctx, request.clone()));
+            return Route::Run(call(fallback, ctx, request));
         }
         match request {
             Request::MessageReceived(_)

@@ -18,7 +18,7 @@ impl Visitor<'_> for Rfc3339Visitor {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<OffsetDateTime, E> {
         OffsetDateTime::parse(v, &Rfc3339)
-            .map_err(|e| E::custom(format_args!("invalid RFC 3339 timestamp {v:?}: {e}")))
+            .map_err(|e| E::custom(format_args!("invalid RFC 3339 timestamp: {e}")))
     }
 }
 

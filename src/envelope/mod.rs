@@ -23,24 +23,28 @@
 mod context;
 mod de;
 mod enums;
+mod error;
 mod events;
 mod intent;
 mod parse;
 mod redact;
 mod request;
+mod request_envelope;
 mod response;
 
 pub use secrecy::SecretString;
 
 pub use context::{Application, Context, Device, Session, SystemContext, User};
 pub use enums::{ConfirmationStatus, DialogState, ErrorType, SessionEndedReason};
+pub use error::{ParseError, ParseErrorKind};
 pub use events::{ListEventKind, ListEventRequest, SkillEventKind, SkillEventRequest};
 pub use intent::{CanFulfillIntentRequest, Intent, IntentRequest, Slot};
-pub use parse::{parse, ParseError, ParseErrorKind, RequestEnvelope};
+pub use parse::parse;
 pub use request::{
     ConnectionsResponseRequest, ExceptionEncounteredRequest, LaunchRequest, MessageReceivedRequest,
     Request, SessionEndedError, SessionEndedRequest, UnknownRequest,
 };
+pub use request_envelope::RequestEnvelope;
 pub use response::{Response, ResponseBuilder, ResponseTooLarge};
 
 /// Maximum compact-serialized size of `request.message` (6 KB).

@@ -4,182 +4,18 @@
 use std::fmt;
 use std::io;
 
-use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::context::{Context, Session};
 use super::de::version;
+use super::error::{ParseError, ParseErrorKind};
 use super::events::{
     EventFields, ListEventKind, ListEventRequest, SkillEventKind, SkillEventRequest,
 };
 use super::request::{CommonFields, Request, UnknownRequest};
+use super::request_envelope::RequestEnvelope;
 use super::MAX_MESSAGE_BYTES;
-
-/// A parsed request envelope: what Alexa POSTs to the endpoint.
-#[derive(Debug, Clone)]
-pub struct RequestEnvelope {
-    /// `version`, normalised to a string (`"1.0"` whether sent as the string
-    /// `"1.0"` or the number `1.0`).
-    pub version: String,
-    /// `session` (absent for out-of-session requests).
-    pub session: Option<Session>,
-    /// `context`.
-    pub context: Option<Context>,
-    /// `request`, typed by its `type`.
-    pub request: Request,
-}
-
-impl RequestEnvelope {
-    fn system(&self) -> Option<&super::SystemContext> {
-        self.context.as_ref()?.system.as_ref()
-    }
-
-    /// The skill id: `context.System.application.applicationId`, else
-    /// `session.application.applicationId`.
-    pub fn skill_id(&self) -> Option<&str> {
-        self.system()
-            .and_then(|s| s.application.as_ref())
-            .or_else(|| self.session.as_ref()?.application.as_ref())
-            .map(|a| a.application_id.as_str())
-    }
-
-    /// The user id: `context.System.user.userId`, else `session.user.userId`.
-    pub fn user_id(&self) -> Option<&str> {
-        self.system()
-            .and_then(|s| s.user.as_ref())
-            .or_else(|| self.session.as_ref()?.user.as_ref())
-            .map(|u| u.user_id.as_str())
-    }
-
-    /// `context.System.apiEndpoint`.
-    pub fn api_endpoint(&self) -> Option<&str> {
-        self.system()?.api_endpoint.as_deref()
-    }
-
-    /// `context.System.apiAccessToken`: the bearer token for Alexa APIs.
-    pub fn api_access_token(&self) -> Option<&SecretString> {
-        self.system()?.api_access_token.as_ref()
-    }
-
-    /// The account-linking token: `context.System.user.accessToken`, else
-    /// `session.user.accessToken`.
-    pub fn access_token(&self) -> Option<&SecretString> {
-        self.system()
-            .and_then(|s| s.user.as_ref()?.access_token.as_ref())
-            .or_else(|| self.session.as_ref()?.user.as_ref()?.access_token.as_ref())
-    }
-}
-
-/// Why a body could not be parsed; see [`ParseError::reason`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ParseErrorKind {
-    /// Not JSON, truncated, trailing data, or an empty body.
-    MalformedJson,
-    /// A required field is absent.
-    MissingField,
-    /// A field has the wrong JSON type or an invalid format.
-    InvalidField,
-    /// `request.message` serializes to more than [`MAX_MESSAGE_BYTES`].
-    MessageTooLarge,
-}
-
-impl ParseErrorKind {
-    /// The machine-readable reason, as used in error bodies.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MalformedJson => "malformed_json",
-            Self::MissingField => "missing_field",
-            Self::InvalidField => "invalid_field",
-            Self::MessageTooLarge => "message_too_large",
-        }
-    }
-}
-
-/// A request body that is not a valid envelope. `Display` names the field
-/// path, e.g. `request.timestamp: invalid RFC 3339 timestamp ...`; it never
-/// contains a token.
-#[derive(Debug, Clone, thiserror::Error)]
-pub struct ParseError {
-    kind: ParseErrorKind,
-    path: String,
-    message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "request body: {}", self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
-
-impl ParseError {
-    /// `"malformed_json"`, `"missing_field"`, `"invalid_field"` or `"message_too_large"`.
-    pub fn reason(&self) -> &'static str {
-        self.kind.as_str()
-    }
-
-    /// The kind of error.
-    pub fn kind(&self) -> ParseErrorKind {
-        self.kind
-    }
-
-    /// The dotted path of the offending field (`request.requestId`), or `""`
-    /// when the body as a whole is at fault.
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
-    fn new(kind: ParseErrorKind, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-
-    /// Converts a path-tracked serde_json error; `prefix` is prepended to its path.
-    fn from_json(prefix: &str, err: serde_path_to_error::Error<serde_json::Error>) -> Self {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let path = join(prefix, if path == "." { "" } else { &path });
-        if !inner.is_data() {
-            // Syntax, EOF (including an empty body), I/O.
-            return Self::new(ParseErrorKind::MalformedJson, path, inner.to_string());
-        }
-        let mut message = inner.to_string();
-        if inner.line() != 0 {
-            let suffix = format!(" at line {} column {}", inner.line(), inner.column());
-            if message.ends_with(&suffix) {
-                message.truncate(message.len() - suffix.len());
-            }
-        }
-        // serde reports a missing field at its parent's path, as
-        // "missing field `name`": move the name into the path.
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.strip_suffix('`'))
-        {
-            return Self::new(
-                ParseErrorKind::MissingField,
-                join(&path, field),
-                "required field is missing",
-            );
-        }
-        Self::new(ParseErrorKind::InvalidField, path, message)
-    }
-}
-
-fn join(a: &str, b: &str) -> String {
-    match (a.is_empty(), b.is_empty()) {
-        (true, _) => b.to_owned(),
-        (false, true) => a.to_owned(),
-        (false, false) => format!("{a}.{b}"),
-    }
-}
 
 /// The envelope with `request` left as JSON until its `type` is known.
 #[derive(Deserialize)]
@@ -193,11 +29,34 @@ struct RawEnvelope {
     request: Value,
 }
 
+/// Accepts only a JSON object for `T` (serde's derive would also take an
+/// array of the fields in order, which no Alexa request is).
+struct ObjectOnly<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = ObjectOnly<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(ObjectOnly)
+            }
+        }
+        deserializer.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
 /// Parses a request body. Unknown fields are ignored, unknown request types
 /// become [`Request::Unknown`], unknown enum values become `Other(..)`.
 pub fn parse(body: &[u8]) -> Result<RequestEnvelope, ParseError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let raw: RawEnvelope =
+    let ObjectOnly(raw): ObjectOnly<RawEnvelope> =
         serde_path_to_error::deserialize(&mut de).map_err(|e| ParseError::from_json("", e))?;
     de.end()
         .map_err(|e| ParseError::new(ParseErrorKind::MalformedJson, "", e.to_string()))?;

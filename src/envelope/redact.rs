@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 const REDACTED: &str = "[REDACTED]";
 
@@ -14,20 +14,22 @@ fn is_secret_key(key: &str) -> bool {
     k.contains("token") || k.contains("secret") || k.contains("password")
 }
 
+fn redact_map(map: &Map<String, Value>) -> Map<String, Value> {
+    map.iter()
+        .map(|(k, v)| {
+            let v = if is_secret_key(k) {
+                Value::String(REDACTED.to_owned())
+            } else {
+                redact(v)
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
 fn redact(v: &Value) -> Value {
     match v {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = if is_secret_key(k) {
-                        Value::String(REDACTED.to_owned())
-                    } else {
-                        redact(v)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
+        Value::Object(map) => Value::Object(redact_map(map)),
         Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
         other => other.clone(),
     }
@@ -48,20 +50,8 @@ impl fmt::Debug for Redacted<'_, Option<Value>> {
     }
 }
 
-impl fmt::Debug for Redacted<'_, serde_json::Map<String, Value>> {
+impl fmt::Debug for Redacted<'_, Map<String, Value>> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let map: serde_json::Map<String, Value> = self
-            .0
-            .iter()
-            .map(|(k, v)| {
-                let v = if is_secret_key(k) {
-                    Value::String(REDACTED.to_owned())
-                } else {
-                    redact(v)
-                };
-                (k.clone(), v)
-            })
-            .collect();
-        fmt::Debug::fmt(&map, f)
+        fmt::Debug::fmt(&redact_map(self.0), f)
     }
 }

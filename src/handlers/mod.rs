@@ -3,8 +3,9 @@
 //!
 //! - [`log`]: log the message (no tokens) and acknowledge;
 //! - [`webhook`]: forward to a backend over HTTP, acknowledge after its 2xx;
-//! - `list_sync`: apply list changes through the List Management API.
+//! - [`list_sync`]: apply list changes through the List Management API.
 
+pub mod list_sync;
 pub mod log;
 pub mod webhook;
 
@@ -38,12 +39,7 @@ pub fn skill_from_config(config: &Config) -> Result<Skill, HandlerSetupError> {
                 async move { webhook.deliver(&ctx, &msg).await }
             })
         }
-        HandlerKind::ListSync => {
-            return Err(HandlerSetupError {
-                key: "handler.kind",
-                reason: "\"list-sync\" is not available in this build yet".into(),
-            })
-        }
+        HandlerKind::ListSync => builder.on_message(list_sync::handle),
     };
     Ok(builder.build())
 }

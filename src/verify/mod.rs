@@ -2,109 +2,198 @@
 //!
 //! A plain type with no web framework in it. The server calls
 //! [`Verifier::verify_signature`] on the raw body bytes *before* parsing, then
-//! [`Verifier::check_request`] on the parsed envelope's fields.
+//! [`Verifier::check_request`] on the parsed envelope's fields. Library users
+//! without their own envelope types can call [`Verifier::verify`], which does
+//! both.
 //!
-//! INTERFACE CONTRACT (stub — to be implemented in full by the verify work).
+//! The rules are Amazon's (see DESIGN "Verification rules"); where the
+//! official SDKs differ, this module follows the documentation: the cert URL
+//! path is checked after dot-segment removal (also percent-encoded), chain
+//! validity is re-checked on every cache hit, the chain must lead to a
+//! trusted root, the timestamp is checked in both directions, and a skill id
+//! mismatch is a 400, not a 500.
+//!
+//! `verification.enabled = false` is the caller's business: it simply does
+//! not call the verifier.
 
+mod cert_store;
+mod cert_url;
+mod chain;
+mod der;
+mod error;
+mod request_checks;
+mod signature;
+mod source;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::HeaderMap;
 use time::OffsetDateTime;
 
 use crate::config::VerificationConfig;
 
-/// Why a request was rejected. Every variant answers 400 except
-/// [`VerifyError::CertDownload`], which answers 503 (Alexa retries).
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    /// `SignatureCertChainUrl` header absent.
-    #[error("SignatureCertChainUrl header is missing")]
-    MissingCertUrl,
-    /// Neither `Signature-256` (nor, when allowed, `Signature`) present.
-    #[error("signature header is missing")]
-    MissingSignature,
-    /// The cert chain could not be downloaded (network, upstream 5xx, timeout).
-    #[error("cert chain download failed: {0}")]
-    CertDownload(String),
-    /// Timestamp older or newer than the tolerance.
-    #[error("timestamp outside tolerance")]
-    StaleTimestamp,
+pub use cert_store::CertStoreStats;
+pub use cert_url::{validate_cert_url, CertUrlError, CERT_URL_HOST, CERT_URL_PATH_PREFIX};
+pub use chain::SIGNING_CERT_SAN;
+pub use error::{VerifierInitError, VerifyError};
+pub use request_checks::{SKILL_EVENT_TOLERANCE_SECS, SKILL_EVENT_TYPES};
+pub use signature::{CERT_URL_HEADER, SIGNATURE_256_HEADER, SIGNATURE_SHA1_HEADER};
+pub use source::{CertSource, FetchError, HttpsCertSource, MAX_CERT_CHAIN_BYTES};
+
+use cert_store::CertStore;
+use request_checks::{RequestFacts, RequestRules};
+use signature::{Digest, SignedHeaders};
+
+/// What [`Verifier::verify`] read from a request that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// `request.type`, e.g. `Messaging.MessageReceived`.
+    pub request_type: String,
+    /// `request.timestamp`.
+    pub timestamp: OffsetDateTime,
+    /// The skill id (context first, then session), if the request had one.
+    pub skill_id: Option<String>,
 }
 
-impl VerifyError {
-    /// Machine-readable reason for the JSON error body and metrics labels.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            VerifyError::MissingCertUrl => "missing_cert_url",
-            VerifyError::MissingSignature => "missing_signature",
-            VerifyError::CertDownload(_) => "cert_download_failed",
-            VerifyError::StaleTimestamp => "timestamp_out_of_tolerance",
-        }
-    }
-
-    /// True when the failure is transient (503: Alexa retries), false for 400.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, VerifyError::CertDownload(_))
-    }
-}
-
-/// Start-up error of the verifier (bad `extra_roots` file, ...).
-#[derive(Debug, thiserror::Error)]
-#[error("verification: `{key}`: {reason}")]
-pub struct VerifierInitError {
-    /// Config key at fault.
-    pub key: &'static str,
-    /// What is wrong.
-    pub reason: String,
-}
-
-/// Verifies Alexa requests; cheap to share (`Arc`).
+/// Verifies Alexa requests; `Send + Sync`, shared as `Arc`.
 pub struct Verifier {
-    _cfg: VerificationConfig,
+    rules: RequestRules,
+    accept_legacy_sha1: bool,
+    store: CertStore,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("rules", &self.rules)
+            .field("accept_legacy_sha1", &self.accept_legacy_sha1)
+            .field("cert_stats", &self.cert_stats())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Verifier {
-    /// Build from config with the production HTTPS cert source.
+    /// Build from config with the production [`HttpsCertSource`].
+    ///
+    /// Fails on an unreadable or empty `extra_roots` file, an unreadable
+    /// preloaded cert file, or a preloaded cert URL that breaks the cert URL
+    /// rules. An invalid or expired preloaded *chain* only logs a warning:
+    /// it is validated when used, like a downloaded one.
     pub fn from_config(cfg: &VerificationConfig) -> Result<Arc<Self>, VerifierInitError> {
-        Ok(Arc::new(Self { _cfg: cfg.clone() }))
+        let timeout = std::time::Duration::from_millis(cfg.cert_fetch_timeout_ms);
+        Self::with_source(cfg, Arc::new(HttpsCertSource::new(timeout)?))
     }
 
-    /// Signature + cert chain over the raw body (async: may download the chain).
+    /// Like [`Verifier::from_config`] with another cert source (tests).
+    pub fn with_source(
+        cfg: &VerificationConfig,
+        source: Arc<dyn CertSource>,
+    ) -> Result<Arc<Self>, VerifierInitError> {
+        let anchors = chain::trust_anchors(cfg.extra_roots.as_deref())?;
+        let mut preloaded = HashMap::new();
+        let now = OffsetDateTime::now_utc();
+        for (raw_url, path) in &cfg.preloaded_certs {
+            const KEY: &str = "verification.preloaded_certs";
+            let url = validate_cert_url(raw_url).map_err(|e| {
+                VerifierInitError::new(KEY, format!("{raw_url:?} is not an allowed cert URL: {e}"))
+            })?;
+            let pem = std::fs::read(path).map_err(|e| {
+                VerifierInitError::new(KEY, format!("cannot read {}: {e}", path.display()))
+            })?;
+            if let Err(e) = chain::validate_chain(&pem, &anchors, now, cfg.accept_legacy_sha1) {
+                tracing::warn!(
+                    cert_url = %url,
+                    file = %path.display(),
+                    reason = e.reason(),
+                    error = %e,
+                    "preloaded cert chain is not valid now; requests using it are rejected while it stays invalid"
+                );
+            }
+            preloaded.insert(url.to_string(), Bytes::from(pem));
+        }
+        Ok(Arc::new(Self {
+            rules: RequestRules {
+                tolerance_secs: cfg.timestamp_tolerance_secs,
+                skill_ids: cfg.skill_ids.clone(),
+                allow_any_skill: cfg.allow_any_skill,
+            },
+            accept_legacy_sha1: cfg.accept_legacy_sha1,
+            store: CertStore::new(source, preloaded, anchors, cfg.accept_legacy_sha1),
+        }))
+    }
+
+    /// Signature and cert chain over the raw body (async: may download the
+    /// chain).
+    ///
+    /// Order: headers present → cert URL rules → signature is base64 →
+    /// cached or downloaded chain → chain valid at `now` → RSA signature over
+    /// `body`. Nothing is fetched for a request that fails an earlier step.
     pub async fn verify_signature(
         &self,
-        _headers: &HeaderMap,
-        _body: &[u8],
-        _now: OffsetDateTime,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: OffsetDateTime,
     ) -> Result<(), VerifyError> {
-        Ok(())
-    }
-
-    /// Cert cache counters.
-    pub fn cert_stats(&self) -> CertStoreStats {
-        CertStoreStats::default()
+        let signed = SignedHeaders::from_headers(headers, self.accept_legacy_sha1)?;
+        let url = validate_cert_url(signed.cert_url).map_err(VerifyError::CertUrl)?;
+        let signature = signed.signature()?;
+        let cert = self.store.get(&url, now).await?;
+        cert.check_validity(now)?;
+        match signed.digest {
+            Digest::Sha256 => cert.verify_sha256(body, &signature),
+            Digest::Sha1 => cert.verify_sha1(body, &signature),
+        }
     }
 
     /// Timestamp and skill id, from the parsed request.
+    ///
+    /// `|now - timestamp|` must be within `timestamp_tolerance_secs` (3600 s
+    /// for the [`SKILL_EVENT_TYPES`]); `skill_id` (the caller extracts it:
+    /// context, then session) must be in `skill_ids` unless
+    /// `allow_any_skill`.
     pub fn check_request(
         &self,
-        _request_type: &str,
-        _timestamp: OffsetDateTime,
-        _skill_id: Option<&str>,
-        _now: OffsetDateTime,
+        request_type: &str,
+        timestamp: OffsetDateTime,
+        skill_id: Option<&str>,
+        now: OffsetDateTime,
     ) -> Result<(), VerifyError> {
-        Ok(())
+        self.rules.check(request_type, timestamp, skill_id, now)
     }
-}
 
-/// Snapshot of the cert store counters.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CertStoreStats {
-    /// Cache hits.
-    pub hits: u64,
-    /// Cache misses.
-    pub misses: u64,
-    /// Downloads.
-    pub downloads: u64,
-    /// Failed downloads.
-    pub download_errors: u64,
+    /// Everything in one call, for library users: [`Verifier::verify_signature`],
+    /// then a minimal parse of `request.type`, `request.timestamp` and the
+    /// skill id, then [`Verifier::check_request`].
+    pub async fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Verified, VerifyError> {
+        self.verify_signature(headers, body, now).await?;
+        let facts = RequestFacts::parse(body)?;
+        self.check_request(
+            &facts.request_type,
+            facts.timestamp,
+            facts.skill_id.as_deref(),
+            now,
+        )?;
+        Ok(Verified {
+            request_type: facts.request_type.into_owned(),
+            timestamp: facts.timestamp,
+            skill_id: facts.skill_id,
+        })
+    }
+
+    /// A snapshot of the cert cache counters.
+    pub fn cert_stats(&self) -> CertStoreStats {
+        self.store.stats()
+    }
+
+    /// Number of trust anchors in use (web PKI roots plus `extra_roots`).
+    pub fn trust_anchor_count(&self) -> usize {
+        self.store.anchors().len()
+    }
 }

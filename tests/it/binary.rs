@@ -1,62 +1,12 @@
 //! The `alexa-endpoint` binary as a process.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_alexa-endpoint");
-
-fn command() -> Command {
-    init_logs();
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ALEXA_ENDPOINT_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("RUST_LOG", "info").kill_on_drop(true);
-    cmd
-}
-
-/// Start `serve`, wait for its "listening" log line, return the address.
-async fn start_serve(config: &str) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("config.toml");
-    std::fs::write(&file, config).unwrap();
-    let mut child = command()
-        .args(["serve", "--config"])
-        .arg(&file)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                if v["fields"]["message"] == "listening (HTTP)"
-                    || v["message"] == "listening (HTTP)"
-                {
-                    let addr = v["fields"]["addr"].as_str().or(v["addr"].as_str()).unwrap();
-                    return addr.parse().unwrap();
-                }
-            }
-        }
-        panic!("server exited before listening");
-    })
-    .await
-    .expect("server starts");
-    // Keep draining stderr so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr, dir)
-}
 
 #[tokio::test]
 async fn sigterm_lets_the_in_flight_request_finish_with_200_then_exits_0() {
@@ -91,15 +41,10 @@ format = "json"
             .await
     });
     // Wait until the handler is inside the slow webhook call.
-    let mut inside = false;
-    for _ in 0..2000 {
-        if !backend.received_requests().await.unwrap().is_empty() {
-            inside = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert!(inside, "the handler never called the webhook");
+    assert!(
+        wait_for_requests(&backend, 1, Duration::from_secs(10)).await,
+        "the handler never called the webhook"
+    );
     let pid = child.id().unwrap().to_string();
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &pid])

@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use alexa_endpoint::config::Config;
 use alexa_endpoint::{Server, Skill};
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -192,6 +196,80 @@ pub async fn wait_until(within: Duration, mut cond: impl FnMut() -> bool) -> boo
     let deadline = tokio::time::Instant::now() + within;
     loop {
         if cond() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_alexa-endpoint");
+
+pub fn command() -> Command {
+    init_logs();
+    let mut cmd = Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ALEXA_ENDPOINT_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("RUST_LOG", "info").kill_on_drop(true);
+    cmd
+}
+
+/// Start `serve` at log level warn plus the listening line.
+pub async fn start_serve_quiet(config: &str) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
+    start_serve_with(config, "warn,alexa_endpoint::server=info").await
+}
+
+/// Start `serve`, wait for its "listening" log line, return the address.
+pub async fn start_serve(config: &str) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
+    start_serve_with(config, "info").await
+}
+
+async fn start_serve_with(
+    config: &str,
+    log: &str,
+) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, config).unwrap();
+    let mut child = command()
+        .env("RUST_LOG", log)
+        .args(["serve", "--config"])
+        .arg(&file)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                if v["fields"]["message"] == "listening (HTTP)"
+                    || v["message"] == "listening (HTTP)"
+                {
+                    let addr = v["fields"]["addr"].as_str().or(v["addr"].as_str()).unwrap();
+                    return addr.parse().unwrap();
+                }
+            }
+        }
+        panic!("server exited before listening");
+    })
+    .await
+    .expect("server starts");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr, dir)
+}
+
+/// Wait until `server` has received at least `n` requests.
+pub async fn wait_for_requests(server: &wiremock::MockServer, n: usize, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if server.received_requests().await.map_or(0, |r| r.len()) >= n {
             return true;
         }
         if tokio::time::Instant::now() >= deadline {

@@ -1,0 +1,163 @@
+//! Where cert chains come from: the [`CertSource`] trait and the production
+//! [`HttpsCertSource`].
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use url::{Host, Url};
+
+use super::error::VerifierInitError;
+
+/// Largest cert chain accepted from a download (Amazon's is about 4 KiB).
+pub const MAX_CERT_CHAIN_BYTES: usize = 64 * 1024;
+
+/// Fetches the PEM cert chain behind a cert URL.
+///
+/// The verifier only calls it with URLs that passed the cert URL rules, at
+/// most once at a time per URL (single flight). Tests inject their own.
+#[async_trait::async_trait]
+pub trait CertSource: Send + Sync + 'static {
+    /// Fetch the PEM bytes behind `url`.
+    async fn fetch(&self, url: &Url) -> Result<Bytes, FetchError>;
+}
+
+/// Why a cert chain download failed (the request answers 503).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The URL is not `https` (nothing was sent).
+    #[error("cert URL is not https")]
+    NotHttps,
+    /// The server answered with a status other than 200 (redirects included:
+    /// they are never followed).
+    #[error("cert server answered HTTP {0}")]
+    Status(u16),
+    /// The body is larger than 64 KiB.
+    #[error("cert chain larger than {MAX_CERT_CHAIN_BYTES} bytes")]
+    TooLarge,
+    /// The attempt ran past `cert_fetch_timeout_ms`.
+    #[error("cert download timed out")]
+    Timeout,
+    /// Connection, TLS or protocol failure.
+    #[error("cert download failed: {0}")]
+    Network(String),
+}
+
+impl FetchError {
+    /// Worth one more attempt: timeouts, network errors and 5xx.
+    fn is_retryable(&self) -> bool {
+        match self {
+            FetchError::Timeout | FetchError::Network(_) => true,
+            FetchError::Status(s) => *s >= 500,
+            FetchError::NotHttps | FetchError::TooLarge => false,
+        }
+    }
+}
+
+/// The production cert source: HTTPS only, redirects not followed, body
+/// capped at 64 KiB, `cert_fetch_timeout_ms` per attempt, one retry.
+#[derive(Debug, Clone)]
+pub struct HttpsCertSource {
+    client: reqwest::Client,
+    timeout: Duration,
+    allow_loopback_http: bool,
+}
+
+impl HttpsCertSource {
+    /// A source with `timeout` per attempt.
+    pub fn new(timeout: Duration) -> Result<Self, VerifierInitError> {
+        Self::build(timeout, false)
+    }
+
+    /// Test-only: additionally allows plain `http://` to a loopback IP
+    /// literal, so tests can point it at a local mock server. Production never
+    /// calls this ([`Verifier::from_config`](super::Verifier::from_config)
+    /// uses [`HttpsCertSource::new`]), and cert URLs that reach any source
+    /// have already passed the `https://s3.amazonaws.com/echo.api/` rules.
+    #[doc(hidden)]
+    pub fn for_loopback_tests(timeout: Duration) -> Result<Self, VerifierInitError> {
+        Self::build(timeout, true)
+    }
+
+    fn build(timeout: Duration, allow_loopback_http: bool) -> Result<Self, VerifierInitError> {
+        // reqwest is built without a default crypto provider; installing one
+        // twice is harmless (the second call returns Err and is ignored).
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(!allow_loopback_http)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| {
+                VerifierInitError::new("verification.cert_fetch_timeout_ms", e.to_string())
+            })?;
+        Ok(Self {
+            client,
+            timeout,
+            allow_loopback_http,
+        })
+    }
+
+    fn allowed(&self, url: &Url) -> bool {
+        match url.scheme() {
+            "https" => true,
+            "http" if self.allow_loopback_http => match url.host() {
+                Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+                Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    async fn attempt(&self, url: &Url) -> Result<Bytes, FetchError> {
+        let work = async {
+            let mut resp = self
+                .client
+                .get(url.clone())
+                .send()
+                .await
+                .map_err(|e| FetchError::Network(e.without_url().to_string()))?;
+            if resp.status() != reqwest::StatusCode::OK {
+                return Err(FetchError::Status(resp.status().as_u16()));
+            }
+            if resp
+                .content_length()
+                .is_some_and(|n| n > MAX_CERT_CHAIN_BYTES as u64)
+            {
+                return Err(FetchError::TooLarge);
+            }
+            let mut body = BytesMut::new();
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| FetchError::Network(e.without_url().to_string()))?
+            {
+                if body.len() + chunk.len() > MAX_CERT_CHAIN_BYTES {
+                    return Err(FetchError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body.freeze())
+        };
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .map_err(|_| FetchError::Timeout)?
+    }
+}
+
+#[async_trait::async_trait]
+impl CertSource for HttpsCertSource {
+    async fn fetch(&self, url: &Url) -> Result<Bytes, FetchError> {
+        if !self.allowed(url) {
+            return Err(FetchError::NotHttps);
+        }
+        match self.attempt(url).await {
+            Err(e) if e.is_retryable() => {
+                tracing::debug!(cert_url = %url, error = %e, "cert download failed, retrying once");
+                self.attempt(url).await
+            }
+            other => other,
+        }
+    }
+}

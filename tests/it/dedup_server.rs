@@ -1,0 +1,334 @@
+//! Exactly once across retries and replicas, through the real server, for
+//! the memory and Redis backends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alexa_endpoint::config::{Config, DedupConfig, OnStoreError};
+use alexa_endpoint::{HandlerError, Response, Skill};
+use serde_json::json;
+use tokio::sync::Semaphore;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::*;
+use crate::support::redis::{redis_config, shared_redis, RedisServer};
+
+/// A skill whose message handler counts runs and takes `delay`.
+fn counting_skill(runs: &Runs, delay: Duration) -> Skill {
+    let r = runs.clone();
+    Skill::builder()
+        .on_message(move |_ctx, _msg| {
+            r.inc();
+            async move {
+                tokio::time::sleep(delay).await;
+                Ok(Response::ack())
+            }
+        })
+        .build()
+}
+
+fn config_with(dedup: Option<DedupConfig>) -> Config {
+    let mut cfg = test_config();
+    if let Some(d) = dedup {
+        cfg.dedup = d;
+    }
+    cfg
+}
+
+async fn sequential_duplicate_runs_once(dedup: Option<DedupConfig>) {
+    let runs = Runs::default();
+    let app = spawn_app(counting_skill(&runs, Duration::ZERO), config_with(dedup)).await;
+    let body = message_body(&unique("seq"), json!({}));
+    let first = app.post(body.clone()).await;
+    let second = app.post(body).await;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    assert_eq!(
+        second.text().await.unwrap(),
+        r#"{"version":"1.0","response":{}}"#
+    );
+    assert_eq!(runs.get(), 1);
+    app.stop().await;
+}
+
+/// Post `body` `n` times at once, spread over `apps`; return the statuses.
+async fn parallel_posts(apps: &[&TestApp], body: &[u8], n: usize) -> Vec<u16> {
+    let start = Arc::new(Semaphore::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let app = apps[i % apps.len()];
+        let (client, url, body, start) = (
+            app.client.clone(),
+            app.url("/"),
+            body.to_vec(),
+            start.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _go = start.acquire().await.unwrap();
+            client
+                .post(url)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    start.add_permits(n);
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses
+}
+
+fn assert_one_winner(statuses: &[u16]) {
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&200), "{statuses:?}");
+}
+
+async fn parallel_duplicates_run_once(dedup: Option<DedupConfig>) {
+    let runs = Runs::default();
+    let app = spawn_app(
+        counting_skill(&runs, Duration::from_millis(300)),
+        config_with(dedup),
+    )
+    .await;
+    let body = message_body(&unique("par"), json!({}));
+    let statuses = parallel_posts(&[&app], &body, 20).await;
+    assert_eq!(runs.get(), 1, "{statuses:?}");
+    assert_one_winner(&statuses);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn memory_sequential_duplicate_runs_once() {
+    sequential_duplicate_runs_once(None).await;
+}
+
+#[tokio::test]
+async fn memory_parallel_duplicates_run_once() {
+    parallel_duplicates_run_once(None).await;
+}
+
+#[tokio::test]
+async fn redis_sequential_duplicate_runs_once() {
+    let Some(url) = shared_redis().await else {
+        return;
+    };
+    sequential_duplicate_runs_once(Some(redis_config(&url, 500))).await;
+}
+
+#[tokio::test]
+async fn redis_parallel_duplicates_run_once() {
+    let Some(url) = shared_redis().await else {
+        return;
+    };
+    parallel_duplicates_run_once(Some(redis_config(&url, 500))).await;
+}
+
+#[tokio::test]
+async fn two_replicas_sharing_redis_run_once() {
+    let Some(url) = shared_redis().await else {
+        return;
+    };
+    let dedup = redis_config(&url, 500);
+    let runs = Runs::default();
+    let a = spawn_app(
+        counting_skill(&runs, Duration::from_millis(300)),
+        config_with(Some(dedup.clone())),
+    )
+    .await;
+    let b = spawn_app(
+        counting_skill(&runs, Duration::from_millis(300)),
+        config_with(Some(dedup)),
+    )
+    .await;
+    let body = message_body(&unique("replicas"), json!({}));
+    let statuses = parallel_posts(&[&a, &b], &body, 20).await;
+    assert_eq!(runs.get(), 1, "{statuses:?}");
+    assert_one_winner(&statuses);
+    // Later re-deliveries to either replica: acknowledged, not run.
+    assert_eq!(a.post(body.clone()).await.status(), 200);
+    assert_eq!(b.post(body).await.status(), 200);
+    assert_eq!(runs.get(), 1);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn redis_handler_fails_once_then_succeeds() {
+    let Some(url) = shared_redis().await else {
+        return;
+    };
+    let runs = Runs::default();
+    let r = runs.clone();
+    let skill = Skill::builder()
+        .on_message(move |_ctx, _msg| {
+            let n = r.inc();
+            async move {
+                if n == 1 {
+                    return Err(HandlerError::new(std::io::Error::other("first try fails")));
+                }
+                Ok(Response::ack())
+            }
+        })
+        .build();
+    let app = spawn_app(skill, config_with(Some(redis_config(&url, 500)))).await;
+    let body = message_body(&unique("failonce"), json!({}));
+    assert_eq!(app.post(body.clone()).await.status(), 500);
+    assert_eq!(app.post(body.clone()).await.status(), 200);
+    assert_eq!(app.post(body).await.status(), 200);
+    assert_eq!(runs.get(), 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn redis_down_reject_answers_503_then_handles_once_after_restart() {
+    let Some(mut redis) = RedisServer::start().await else {
+        return;
+    };
+    let runs = Runs::default();
+    let mut cfg = config_with(Some(redis_config(&redis.url(), 300)));
+    cfg.dedup.on_store_error = OnStoreError::Reject;
+    let app = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
+    assert_eq!(
+        app.post(message_body(&unique("warm"), json!({})))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(runs.get(), 1);
+
+    redis.kill().await;
+    let body = message_body(&unique("outage"), json!({}));
+    let res = app.post(body.clone()).await;
+    assert_eq!(res.status(), 503);
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(v["error"], "dedup_store_unavailable");
+    assert_eq!(
+        runs.get(),
+        1,
+        "the handler must not run while the store is down"
+    );
+    assert_eq!(app.get("/readyz").await.status(), 503);
+
+    redis.restart().await;
+    // Alexa keeps re-delivering; the same endpoint recovers without a restart.
+    let mut status = 0;
+    for _ in 0..100 {
+        status = app.post(body.clone()).await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
+    assert_eq!(runs.get(), 2);
+    assert_eq!(app.post(body).await.status(), 200);
+    assert_eq!(runs.get(), 2, "handled exactly once");
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn redis_down_process_handles_anyway() {
+    let Some(mut redis) = RedisServer::start().await else {
+        return;
+    };
+    let runs = Runs::default();
+    let mut cfg = config_with(Some(redis_config(&redis.url(), 300)));
+    cfg.dedup.on_store_error = OnStoreError::Process;
+    let app = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
+    redis.kill().await;
+    assert_eq!(
+        app.post(message_body(&unique("process"), json!({})))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(runs.get(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn crashed_replica_claim_expires_and_the_redelivery_runs() {
+    let Some(url) = shared_redis().await else {
+        return;
+    };
+    let dedup = redis_config(&url, 500);
+    let backend = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120)))
+        .mount(&backend)
+        .await;
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+[verification]
+enabled = false
+[dedup]
+backend = "redis"
+redis_url = "{url}"
+key_prefix = "{prefix}"
+[handler]
+kind = "webhook"
+deadline_ms = 1000
+[handler.webhook]
+url = "{hook}/hook"
+[log]
+format = "json"
+"#,
+        prefix = dedup.key_prefix,
+        hook = backend.uri()
+    );
+    let (mut doomed, addr, _dir) = start_serve(&config).await;
+    let body = message_body(&unique("crash"), json!({}));
+    let in_flight = {
+        let body = body.clone();
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("http://{addr}/"))
+                .body(body)
+                .send()
+                .await
+        })
+    };
+    assert!(
+        wait_for_requests(&backend, 1, Duration::from_secs(10)).await,
+        "the doomed replica never reached its handler"
+    );
+    doomed.kill().await.unwrap(); // SIGKILL: no chance to release the claim
+    assert!(in_flight.await.unwrap().is_err());
+
+    let runs = Runs::default();
+    let mut cfg = config_with(Some(dedup));
+    cfg.handler.deadline_ms = 1000;
+    let survivor = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
+    assert_eq!(
+        survivor.post(body.clone()).await.status(),
+        409,
+        "the dead replica's claim is still held"
+    );
+    assert_eq!(runs.get(), 0);
+    // Alexa re-delivers; once the claim TTL (deadline + margin) passes, it runs.
+    let mut status = 0;
+    for _ in 0..120 {
+        status = survivor.post(body.clone()).await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
+    assert_eq!(runs.get(), 1);
+    survivor.stop().await;
+}

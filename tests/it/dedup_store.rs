@@ -1,0 +1,465 @@
+//! The dedup stores, directly (no HTTP): memory and real Redis.
+//!
+//! Every Redis test uses its own key prefix. Fault tests run a private
+//! `redis-server` that they kill, pause and restart.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alexa_endpoint::config::{DedupBackend, DedupConfig};
+use alexa_endpoint::dedup::{
+    from_config, new_owner_token, Claim, DedupStore, MemoryStore, StoreError,
+};
+use redis::AsyncCommands;
+
+use crate::support::redis::{free_port, raw_connection, redis_config, shared_redis, RedisServer};
+
+const LONG: Duration = Duration::from_secs(60);
+/// Slack on top of a store timeout for "promptly" (2 shared CPU cores).
+const SLACK: Duration = Duration::from_secs(1);
+
+fn id() -> String {
+    format!("amzn1.echo-api.request.{}", new_owner_token())
+}
+
+fn memory() -> Arc<dyn DedupStore> {
+    Arc::new(MemoryStore::new(10_000))
+}
+
+async fn shared_redis_store() -> Option<Arc<dyn DedupStore>> {
+    let url = shared_redis().await?;
+    Some(from_config(&redis_config(&url, 1000)).expect("redis store"))
+}
+
+/// Claim `id` for a fresh owner until the answer is `want`, polling with a
+/// deadline; returns how long it took.
+async fn claim_until(
+    store: &dyn DedupStore,
+    id: &str,
+    want: Claim,
+    deadline: Duration,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let got = store.claim(id, &new_owner_token(), LONG).await;
+        if matches!(got, Ok(c) if c == want) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "claim of {id} still {got:?} (want {want:?}) after {deadline:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+// ---- behaviour shared by both backends -------------------------------------
+
+async fn lifecycle(store: &dyn DedupStore) {
+    let (id, a, b) = (id(), new_owner_token(), new_owner_token());
+    assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::New);
+    assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::InProgress);
+    // The holder's own retried claim is not a duplicate.
+    assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::New);
+
+    // Another owner can neither finish nor release a's claim.
+    store.finish(&id, &b, LONG).await.unwrap();
+    assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::InProgress);
+    store.release(&id, &b).await.unwrap();
+    assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::InProgress);
+
+    store.finish(&id, &a, LONG).await.unwrap();
+    assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::Done);
+    assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::Done);
+    // A done mark is not a claim: release leaves it alone.
+    store.release(&id, &a).await.unwrap();
+    assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::Done);
+}
+
+async fn release_after_failure(store: &dyn DedupStore) {
+    let (id, a, b) = (id(), new_owner_token(), new_owner_token());
+    assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::New);
+    store.release(&id, &a).await.unwrap(); // the handler failed
+    assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::New);
+    store.finish(&id, &b, LONG).await.unwrap();
+    assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::Done);
+}
+
+/// A claim never finished (crashed handler) expires after its TTL; the late
+/// owner then cannot finish the new owner's claim.
+async fn claim_expires(store: &dyn DedupStore) {
+    let ttl = Duration::from_millis(300);
+    let (id, a, b) = (id(), new_owner_token(), new_owner_token());
+    let claimed_at = Instant::now();
+    assert_eq!(store.claim(&id, &a, ttl).await.unwrap(), Claim::New);
+    let early = store.claim(&id, &b, LONG).await.unwrap();
+    if claimed_at.elapsed() < ttl {
+        assert_eq!(early, Claim::InProgress);
+    }
+    claim_until(store, &id, Claim::New, Duration::from_secs(5)).await;
+    assert!(
+        claimed_at.elapsed() >= ttl,
+        "claim expired before its TTL: {:?}",
+        claimed_at.elapsed()
+    );
+    // a wakes up late: its finish must not overwrite the new owner's claim.
+    store.finish(&id, &a, LONG).await.unwrap();
+    assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::InProgress);
+}
+
+async fn done_mark_expires(store: &dyn DedupStore) {
+    let (id, a) = (id(), new_owner_token());
+    assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::New);
+    let finished_at = Instant::now();
+    store
+        .finish(&id, &a, Duration::from_millis(300))
+        .await
+        .unwrap();
+    let got = store.claim(&id, &new_owner_token(), LONG).await.unwrap();
+    if finished_at.elapsed() < Duration::from_millis(300) {
+        assert_eq!(got, Claim::Done);
+    }
+    claim_until(store, &id, Claim::New, Duration::from_secs(5)).await;
+}
+
+/// 20 simultaneous claims of one id (spread over `stores`): exactly one New.
+async fn concurrent_claims(stores: &[Arc<dyn DedupStore>]) {
+    let id = Arc::new(id());
+    let barrier = Arc::new(tokio::sync::Barrier::new(20));
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (store, id, barrier) = (
+                stores[i % stores.len()].clone(),
+                id.clone(),
+                barrier.clone(),
+            );
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.claim(&id, &new_owner_token(), LONG).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap().unwrap());
+    }
+    let new = outcomes.iter().filter(|c| **c == Claim::New).count();
+    let in_progress = outcomes.iter().filter(|c| **c == Claim::InProgress).count();
+    assert_eq!((new, in_progress), (1, 19), "{outcomes:?}");
+}
+
+// ---- memory ----------------------------------------------------------------
+
+#[tokio::test]
+async fn dedup_memory_lifecycle() {
+    lifecycle(&*memory()).await;
+}
+
+#[tokio::test]
+async fn dedup_memory_release_after_failure() {
+    release_after_failure(&*memory()).await;
+}
+
+#[tokio::test]
+async fn dedup_memory_claim_expires() {
+    claim_expires(&*memory()).await;
+}
+
+#[tokio::test]
+async fn dedup_memory_done_mark_expires() {
+    done_mark_expires(&*memory()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dedup_memory_concurrent_claims_one_new() {
+    concurrent_claims(&[memory()]).await;
+}
+
+#[tokio::test]
+async fn dedup_memory_stays_within_capacity() {
+    let store = MemoryStore::new(100);
+    for _ in 0..1000 {
+        let (id, owner) = (id(), new_owner_token());
+        assert_eq!(store.claim(&id, &owner, LONG).await.unwrap(), Claim::New);
+        store.finish(&id, &owner, LONG).await.unwrap();
+    }
+    store.run_pending_tasks().await;
+    assert!(
+        store.entry_count() <= 100,
+        "{} entries",
+        store.entry_count()
+    );
+}
+
+#[tokio::test]
+async fn dedup_from_config_picks_the_backend() {
+    let mut cfg: DedupConfig = alexa_endpoint::config::Config::default().dedup;
+    cfg.backend = DedupBackend::Memory;
+    assert_eq!(from_config(&cfg).unwrap().name(), "memory");
+    cfg.backend = DedupBackend::Redis;
+    assert_eq!(from_config(&cfg).unwrap().name(), "redis");
+    cfg.backend = DedupBackend::Off;
+    let off = from_config(&cfg).unwrap();
+    assert_eq!(off.name(), "off");
+    let id = id();
+    for _ in 0..2 {
+        assert_eq!(
+            off.claim(&id, &new_owner_token(), LONG).await.unwrap(),
+            Claim::New
+        );
+        off.finish(&id, &new_owner_token(), LONG).await.unwrap();
+    }
+    off.ping().await.unwrap();
+}
+
+// ---- redis (shared instance) ----------------------------------------------
+
+#[tokio::test]
+async fn dedup_redis_lifecycle() {
+    let Some(store) = shared_redis_store().await else {
+        return;
+    };
+    store.ping().await.unwrap();
+    lifecycle(&*store).await;
+}
+
+#[tokio::test]
+async fn dedup_redis_release_after_failure() {
+    let Some(store) = shared_redis_store().await else {
+        return;
+    };
+    release_after_failure(&*store).await;
+}
+
+#[tokio::test]
+async fn dedup_redis_claim_expires() {
+    let Some(store) = shared_redis_store().await else {
+        return;
+    };
+    claim_expires(&*store).await;
+}
+
+#[tokio::test]
+async fn dedup_redis_done_mark_expires() {
+    let Some(store) = shared_redis_store().await else {
+        return;
+    };
+    done_mark_expires(&*store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dedup_redis_concurrent_claims_one_new() {
+    let Some(store) = shared_redis_store().await else {
+        return;
+    };
+    concurrent_claims(&[store]).await;
+}
+
+/// Two replicas (two store instances, two connections) on one Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dedup_redis_concurrent_claims_across_replicas_one_new() {
+    let Some(url) = shared_redis().await else {
+        return;
+    };
+    let cfg = redis_config(&url, 1000);
+    let stores = [from_config(&cfg).unwrap(), from_config(&cfg).unwrap()];
+    concurrent_claims(&stores).await;
+}
+
+/// A replica claims and dies (never finishes): another replica gets the
+/// message once the claim TTL has passed.
+#[tokio::test]
+async fn dedup_redis_crashed_claim_expires_for_other_replica() {
+    let Some(url) = shared_redis().await else {
+        return;
+    };
+    let cfg = redis_config(&url, 1000);
+    let id = id();
+    let ttl = Duration::from_millis(500);
+    let crashed = from_config(&cfg).unwrap();
+    let claimed_at = Instant::now();
+    assert_eq!(
+        crashed.claim(&id, &new_owner_token(), ttl).await.unwrap(),
+        Claim::New
+    );
+    drop(crashed);
+
+    let survivor = from_config(&cfg).unwrap();
+    let early = survivor.claim(&id, &new_owner_token(), LONG).await.unwrap();
+    if claimed_at.elapsed() < ttl {
+        assert_eq!(early, Claim::InProgress);
+    }
+    claim_until(&*survivor, &id, Claim::New, Duration::from_secs(5)).await;
+    assert!(claimed_at.elapsed() >= ttl);
+}
+
+/// The documented layout: `key_prefix + requestId`, owner while claimed with
+/// the claim TTL, the done mark with `ttl` once finished.
+#[tokio::test]
+async fn dedup_redis_keys_live_under_prefix_with_their_ttls() {
+    let Some(url) = shared_redis().await else {
+        return;
+    };
+    let cfg = redis_config(&url, 1000);
+    let store = from_config(&cfg).unwrap();
+    let mut raw = raw_connection(&url).await;
+    let (id, owner) = (id(), new_owner_token());
+    let key = format!("{}{id}", cfg.key_prefix);
+
+    store
+        .claim(&id, &owner, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let value: Option<String> = raw.get(&key).await.unwrap();
+    assert_eq!(value.as_deref(), Some(owner.as_str()));
+    let pttl: i64 = raw.pttl(&key).await.unwrap();
+    assert!((1..=10_000).contains(&pttl), "claim PTTL {pttl}");
+
+    store
+        .finish(&id, &owner, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let value: Option<String> = raw.get(&key).await.unwrap();
+    assert_ne!(value.as_deref(), Some(owner.as_str()));
+    assert!(value.is_some());
+    let pttl: i64 = raw.pttl(&key).await.unwrap();
+    assert!((3_590_000..=3_600_000).contains(&pttl), "done PTTL {pttl}");
+
+    let _: () = raw.del(&key).await.unwrap();
+}
+
+// ---- redis (private server: counting, faults) -----------------------------
+
+/// Claim + finish is two round trips: two EVALSHA, nothing else.
+#[tokio::test]
+async fn dedup_redis_message_costs_two_round_trips() {
+    let Some(server) = RedisServer::start().await else {
+        return;
+    };
+    let store = from_config(&redis_config(&server.url(), 1000)).unwrap();
+    // Warm up: connect and load the scripts.
+    let warm = new_owner_token();
+    store.claim("warm-up", &warm, LONG).await.unwrap();
+    store.finish("warm-up", &warm, LONG).await.unwrap();
+
+    let mut raw = raw_connection(&server.url()).await;
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let (id, owner) = (id(), new_owner_token());
+    assert_eq!(store.claim(&id, &owner, LONG).await.unwrap(), Claim::New);
+    store.finish(&id, &owner, LONG).await.unwrap();
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+
+    let calls = |cmd: &str| -> u64 {
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("cmdstat_{cmd}:calls=")))
+            .and_then(|rest| rest.split(',').next())
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    assert_eq!(calls("evalsha"), 2, "{stats}");
+    assert_eq!(
+        calls("eval") + calls("script") + calls("ping"),
+        0,
+        "{stats}"
+    );
+}
+
+/// Start-up never waits for Redis; once Redis appears, the same store works.
+#[tokio::test]
+async fn dedup_redis_from_config_while_down_then_recovers() {
+    let port = free_port();
+    let timeout = Duration::from_millis(300);
+    let store = from_config(&redis_config(
+        &format!("redis://127.0.0.1:{port}"),
+        timeout.as_millis() as u64,
+    ))
+    .expect("from_config must not need Redis");
+
+    let started = Instant::now();
+    let err = store.ping().await.expect_err("nothing listens yet");
+    assert!(
+        started.elapsed() < timeout + SLACK,
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!err.reason().is_empty());
+    let started = Instant::now();
+    store
+        .claim(&id(), &new_owner_token(), LONG)
+        .await
+        .expect_err("still down");
+    assert!(
+        started.elapsed() < timeout + SLACK,
+        "{:?}",
+        started.elapsed()
+    );
+
+    let Some(_server) = RedisServer::start_on(port).await else {
+        return;
+    };
+    claim_until(&*store, &id(), Claim::New, Duration::from_secs(10)).await;
+    store.ping().await.unwrap();
+}
+
+/// Redis killed: calls fail promptly. Restarted on the same port: the same
+/// store instance recovers without being rebuilt.
+#[tokio::test]
+async fn dedup_redis_killed_then_restarted_same_store_recovers() {
+    let Some(mut server) = RedisServer::start().await else {
+        return;
+    };
+    let timeout = Duration::from_millis(300);
+    let store = from_config(&redis_config(&server.url(), timeout.as_millis() as u64)).unwrap();
+    lifecycle(&*store).await;
+
+    server.kill().await;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let got = store.claim(&id(), &new_owner_token(), LONG).await;
+        assert!(got.is_err(), "claim while Redis is dead: {got:?}");
+        assert!(
+            started.elapsed() < timeout + SLACK,
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    store.ping().await.expect_err("ping while Redis is dead");
+
+    server.restart().await;
+    let took = claim_until(&*store, &id(), Claim::New, Duration::from_secs(10)).await;
+    eprintln!("recovered {took:?} after the restart");
+    lifecycle(&*store).await;
+    store.ping().await.unwrap();
+}
+
+/// A hung Redis (accepts, never answers) is bounded by the store timeout.
+#[tokio::test]
+async fn dedup_redis_hung_server_times_out_then_recovers() {
+    let Some(server) = RedisServer::start().await else {
+        return;
+    };
+    let timeout = Duration::from_millis(300);
+    let store = from_config(&redis_config(&server.url(), timeout.as_millis() as u64)).unwrap();
+    store.ping().await.unwrap();
+
+    server.pause();
+    let started = Instant::now();
+    let got = store.claim(&id(), &new_owner_token(), LONG).await;
+    let elapsed = started.elapsed();
+    server.resume();
+    assert!(matches!(got, Err(StoreError::Timeout)), "{got:?}");
+    assert!(
+        elapsed >= timeout && elapsed < timeout + SLACK,
+        "{elapsed:?}"
+    );
+
+    claim_until(&*store, &id(), Claim::New, Duration::from_secs(10)).await;
+}
