@@ -10,6 +10,8 @@
 #   DURATION    seconds per wrk run (default 10; at most 100: see the timestamp budget)
 #   CONNS       connection counts (default "1 16 64")
 #   BODIES      distinct pre-signed requests per run (default 10000)
+#   REPEAT      rounds per connection count (default 3); each round runs the endpoint,
+#               then bare-axum right after; the report takes medians
 #   VERIFY      1 = full verification (default); 0 = verification.enabled = false,
 #               only to develop the harness — its figures are not the benchmark
 #   SERVER_CPU  CPU the servers are pinned to (default 1); CLIENT_CPU for wrk (default 0)
@@ -28,6 +30,7 @@ root="$PWD"
 DURATION="${DURATION:-10}"
 CONNS="${CONNS:-1 16 64}"
 BODIES="${BODIES:-10000}"
+REPEAT="${REPEAT:-3}"
 VERIFY="${VERIFY:-1}"
 SERVER_CPU="${SERVER_CPU:-1}"
 CLIENT_CPU="${CLIENT_CPU:-0}"
@@ -172,63 +175,77 @@ sanity() {
   fi
 }
 
-run_wrk() { # run_wrk NAME PORT CONNS BODIES_FILE -> RESULT line
-  local out="$BENCH_DIR/wrk-$1-c$3.txt"
+# CPU seconds (user + system) a process has used so far.
+cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+run_wrk() { # run_wrk NAME PORT CONNS BODIES_FILE ROUND -> RESULT line + CPU shares
+  local out="$BENCH_DIR/wrk-$1-c$3-r$5.txt" s0 s1 t0 t1 wpid
+  s0="$(cpu_secs "$pid")"; t0="$(date +%s.%N)"
   taskset -c "$CLIENT_CPU" wrk -t1 -c"$3" -d"${DURATION}s" --timeout 5s --latency \
-    -s bench/bodies.lua "http://127.0.0.1:$2/" -- "$4" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
-  grep '^RESULT ' "$out" || { cat "$out" >&2; die "no RESULT line from wrk"; }
+    -s bench/bodies.lua "http://127.0.0.1:$2/" -- "$4" >"$out" 2>&1 &
+  wpid=$!
+  local wcpu=0
+  while kill -0 "$wpid" 2>/dev/null; do   # wrk's own CPU time, sampled until it exits
+    wcpu="$(cpu_secs "$wpid" 2>/dev/null || echo "$wcpu")"
+    sleep 0.2
+  done
+  wait "$wpid" || { cat "$out" >&2; die "wrk failed"; }
+  s1="$(cpu_secs "$pid")"; t1="$(date +%s.%N)"
+  # How busy the server and wrk were on their CPUs: in a clean run one of them is
+  # near 100 %; both well below means something else was running on those CPUs.
+  printf '%s server_cpu=%.0f wrk_cpu=%.0f\n' "$(grep '^RESULT ' "$out" || { cat "$out" >&2; die "no RESULT line from wrk"; })" \
+    "$(awk -v a="$s0" -v b="$s1" -v t="$t0" -v u="$t1" 'BEGIN { print 100 * (b - a) / (u - t) }')" \
+    "$(awk -v w="$wcpu" -v d="$DURATION" 'BEGIN { print 100 * w / d }')"
 }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 
 # --- machine
 cpu_model="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 say "machine: $(nproc) CPUs, $cpu_model, $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "servers on CPU $SERVER_CPU, wrk (-t1) on CPU $CLIENT_CPU; ${DURATION} s per run; $BODIES bodies per run; verification: $([ "$VERIFY" = 1 ] && echo ON || echo OFF)" >&2
+if awk '{ exit !($1 > 1.0) }' /proc/loadavg; then
+  echo "NOTE: load average $(cut -d' ' -f1 /proc/loadavg) > 1 before the start: other work shares these CPUs; expect noisy figures (see the CPU columns)" >&2
+fi
+echo "servers on CPU $SERVER_CPU, wrk (-t1) on CPU $CLIENT_CPU; ${DURATION} s per run, $REPEAT round(s); $BODIES bodies per run; verification: $([ "$VERIFY" = 1 ] && echo ON || echo OFF)" >&2
 
 results="$BENCH_DIR/results.tsv"
-printf 'server\tconns\trps\tp50_ms\tp99_ms\tpeak_rss_mib\tnon2xx\tsocket_errors\n' > "$results"
+printf 'server\tconns\trep\trps\tp50_ms\tp99_ms\tpeak_rss_mib\tnon2xx\tsocket_errors\tserver_cpu\twrk_cpu\n' > "$results"
+record() { # record SERVER CONNS ROUND RESULT-LINE RSS-KIB
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(field rps "$4")" "$(field p50_ms "$4")" \
+    "$(field p99_ms "$4")" "$(awk -v k="$5" 'BEGIN { print k / 1024 }')" "$(field non2xx "$4")" \
+    "$(field socket_errors "$4")" "$(field server_cpu "$4")" "$(field wrk_cpu "$4")" >> "$results"
+}
 for c in $CONNS; do
-  bodies="$BENCH_DIR/bodies-c$c.tsv"
-  say "$c connections: signing $BODIES fresh bodies"
-  signed_at=$(date +%s)
-  sign "$$-c$c" "$BODIES" "$bodies"
+  for rep in $(seq 1 "$REPEAT"); do
+    # Fresh bodies (new requestIds, timestamp = now) for each endpoint run; the
+    # bare-axum run right after it gets the same file.
+    bodies="$BENCH_DIR/bodies-c$c.tsv"
+    say "$c connections, round $rep/$REPEAT: signing $BODIES fresh bodies"
+    signed_at=$(date +%s)
+    sign "$$-c$c-r$rep" "$BODIES" "$bodies"
 
-  start endpoint
-  threads="$(proc_status Threads)"
-  sanity
-  line="$(run_wrk endpoint "$EP_PORT" "$c" "$bodies")"
-  rss_kib="$(proc_status VmHWM)"
-  stop
-  age=$(( $(date +%s) - signed_at ))
-  [ "$age" -le "$TOLERANCE" ] || echo "WARNING: the last requests were $age s old (> $TOLERANCE s): some were refused as stale" >&2
-  echo "endpoint  c=$c  $line  VmHWM=${rss_kib}kB threads=$threads" >&2
-  printf 'endpoint\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\n' "$c" "$(field rps "$line")" "$(field p50_ms "$line")" \
-    "$(field p99_ms "$line")" "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')" "$(field non2xx "$line")" "$(field socket_errors "$line")" >> "$results"
+    start endpoint
+    threads="$(proc_status Threads)"
+    sanity
+    line="$(run_wrk endpoint "$EP_PORT" "$c" "$bodies" "$rep")"
+    rss_kib="$(proc_status VmHWM)"
+    stop
+    age=$(( $(date +%s) - signed_at ))
+    [ "$age" -le "$TOLERANCE" ] || echo "WARNING: the last requests were $age s old (> $TOLERANCE s): some were refused as stale" >&2
+    echo "endpoint  c=$c r=$rep  $line  VmHWM=${rss_kib}kB threads=$threads" >&2
+    record endpoint "$c" "$rep" "$line" "$rss_kib"
 
-  start bare
-  line="$(run_wrk bare-axum "$BARE_PORT" "$c" "$bodies")"
-  rss_kib="$(proc_status VmHWM)"
-  stop
-  echo "bare-axum c=$c  $line  VmHWM=${rss_kib}kB" >&2
-  printf 'bare-axum\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\n' "$c" "$(field rps "$line")" "$(field p50_ms "$line")" \
-    "$(field p99_ms "$line")" "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')" "$(field non2xx "$line")" "$(field socket_errors "$line")" >> "$results"
+    start bare
+    line="$(run_wrk bare-axum "$BARE_PORT" "$c" "$bodies" "$rep")"
+    rss_kib="$(proc_status VmHWM)"
+    stop
+    echo "bare-axum c=$c r=$rep  $line  VmHWM=${rss_kib}kB" >&2
+    record bare-axum "$c" "$rep" "$line" "$rss_kib"
+  done
 done
 
 # --- report
 say "results (verification $([ "$VERIFY" = 1 ] && echo ON || echo OFF); load average now $(cut -d' ' -f1-3 /proc/loadavg))"
-python3 - "$results" <<'EOF' | tee "$BENCH_DIR/results.md"
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-bare = {r["conns"]: r for r in rows if r["server"] == "bare-axum"}
-print("| server | conns | req/s | p50 ms | p99 ms | peak RSS MiB | non-2xx | endpoint/bare req/s |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-for r in rows:
-    ratio = ""
-    if r["server"] == "endpoint" and r["conns"] in bare:
-        ratio = f'{float(r["rps"]) / float(bare[r["conns"]]["rps"]):.3f}'
-    print(f'| {r["server"]} | {r["conns"]} | {float(r["rps"]):,.0f} | {float(r["p50_ms"]):.3f} | '
-          f'{float(r["p99_ms"]):.3f} | {float(r["peak_rss_mib"]):.1f} | {r["non2xx"]} | {ratio} |')
-EOF
-bad=$(awk -F'\t' 'NR > 1 && ($7 > 0 || $8 > 0)' "$results" | wc -l)
+python3 bench/report.py "$results" | tee "$BENCH_DIR/results.md"
+bad=$(awk -F'\t' 'NR > 1 && ($8 > 0 || $9 > 0)' "$results" | wc -l)
 [ "$bad" -eq 0 ] || echo "WARNING: $bad run(s) had non-2xx answers or socket errors: see $BENCH_DIR/wrk-*.txt and the server logs" >&2
 echo "raw: $results, wrk output: $BENCH_DIR/wrk-*.txt" >&2
