@@ -27,7 +27,7 @@ use crate::dispatch::skill::{Call, Route};
 use crate::dispatch::{RequestContext, Skill};
 use crate::envelope::{self, Request, RequestEnvelope};
 use crate::error::EndpointError;
-use crate::metrics::{DedupOutcome, Metrics};
+use crate::metrics::{CertCacheFigures, CertFiguresSource, DedupOutcome, Metrics};
 use crate::verify::Verifier;
 
 /// Extra lifetime of a dedup claim beyond the handler deadline, so that a
@@ -102,7 +102,17 @@ impl Endpoint {
         dedup: Arc<dyn DedupStore>,
     ) -> Result<Self, StartupError> {
         config.validate()?;
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(verifier.clone().map(|v| -> CertFiguresSource {
+            Arc::new(move || {
+                let s = v.cert_stats();
+                CertCacheFigures {
+                    hits: s.hits,
+                    misses: s.misses,
+                    downloads: s.downloads,
+                    download_errors: s.download_errors,
+                }
+            })
+        }));
         let api = AlexaApi::new(&config.alexa_api)?.with_observer({
             let metrics = metrics.clone();
             Arc::new(move |api, status| metrics.api_call(api, status))
