@@ -45,7 +45,6 @@ struct ApiLabels {
     status: u16,
 }
 
-
 /// All metrics of one endpoint.
 pub struct Metrics {
     registry: Registry,
@@ -100,10 +99,22 @@ impl Collector for CertCacheCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let c = (self.0)();
         for (name, help, value) in [
-            ("cert_cache_hits", "Signature checks served by a cached cert chain", c.hits),
-            ("cert_cache_misses", "Signature checks that found no cached chain", c.misses),
+            (
+                "cert_cache_hits",
+                "Signature checks served by a cached cert chain",
+                c.hits,
+            ),
+            (
+                "cert_cache_misses",
+                "Signature checks that found no cached chain",
+                c.misses,
+            ),
             ("cert_downloads", "Cert chain downloads", c.downloads),
-            ("cert_download_errors", "Failed cert chain downloads", c.download_errors),
+            (
+                "cert_download_errors",
+                "Failed cert chain downloads",
+                c.download_errors,
+            ),
         ] {
             let counter = ConstCounter::new(value);
             let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;

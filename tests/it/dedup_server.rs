@@ -335,7 +335,9 @@ format = "json"
 
 #[tokio::test]
 async fn sigterm_mid_handler_finishes_the_claim_before_exit() {
-    let Some(url) = shared_redis().await else { return };
+    let Some(url) = shared_redis().await else {
+        return;
+    };
     let dedup = redis_config(&url, 500);
     let backend = MockServer::start().await;
     Mock::given(method("POST"))
@@ -366,18 +368,32 @@ format = "json"
     let body = message_body(&unique("drain"), json!({}));
     let in_flight = {
         let body = body.clone();
-        tokio::spawn(async move { reqwest::Client::new().post(format!("http://{addr}/")).body(body).send().await })
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("http://{addr}/"))
+                .body(body)
+                .send()
+                .await
+        })
     };
     assert!(wait_for_requests(&backend, 1, Duration::from_secs(10)).await);
     let pid = child.id().unwrap().to_string();
-    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     assert_eq!(in_flight.await.unwrap().unwrap().status(), 200);
     assert!(child.wait().await.unwrap().success());
 
     // The message is marked handled: a re-delivery to another replica is
     // acknowledged without running anything.
     let runs = Runs::default();
-    let other = spawn_app(counting_skill(&runs, Duration::ZERO), config_with(Some(dedup))).await;
+    let other = spawn_app(
+        counting_skill(&runs, Duration::ZERO),
+        config_with(Some(dedup)),
+    )
+    .await;
     assert_eq!(other.post(body).await.status(), 200);
     assert_eq!(runs.get(), 0);
     other.stop().await;
