@@ -19,6 +19,7 @@ use futures_util::FutureExt;
 use http::HeaderMap;
 use time::OffsetDateTime;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::api::AlexaApi;
 use crate::config::{Config, DedupBackend, OnStoreError};
@@ -204,7 +205,11 @@ impl Endpoint {
                 (e.reason(), Err(e))
             }
             Route::Run(handler) => {
-                let job = self.job(handler, is_message.then(|| request_id.clone()));
+                // Everything the handler logs carries the request's id and type.
+                let span = tracing::info_span!("alexa_request", request_id = %request_id, request_type = %request_type);
+                let job = self
+                    .job(handler, is_message.then(|| request_id.clone()))
+                    .instrument(span);
                 // Why a task: see the module docs. The JoinHandle only fails
                 // if the runtime is shutting down under us.
                 match self.tasks.spawn(job).await {
