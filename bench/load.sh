@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Load benchmark: alexa-endpoint (full verification, memory dedup, `log` handler)
+# against a bare axum server (JSON parse + ack), same load, same run.
+# See BENCHMARKS.md. Usage (from anywhere):
+#
+#   bash bench/load.sh                      # 1, 16, 64 connections, 10 s each
+#   DURATION=20 CONNS="16" bash bench/load.sh
+#
+# Environment:
+#   DURATION    seconds per wrk run (default 10; at most 100: see the timestamp budget)
+#   CONNS       connection counts (default "1 16 64")
+#   BODIES      distinct pre-signed requests per run (default 10000)
+#   VERIFY      1 = full verification (default); 0 = verification.enabled = false,
+#               only to develop the harness — its figures are not the benchmark
+#   SERVER_CPU  CPU the servers are pinned to (default 1); CLIENT_CPU for wrk (default 0)
+#   BENCH_DIR   work directory (default target/bench): PKI, bodies, configs, logs, results
+#   SKIP_BUILD  1 = use the binaries already built
+#
+# Every request is fully verified: signature over the raw body, cert chain (from
+# the preloaded file, validated on use), timestamp, skill id. Each run signs fresh
+# bodies (fresh timestamps, new requestIds); after the first BODIES requests of a
+# run the requestIds repeat and the endpoint answers them as duplicates (200,
+# handler not run again) — after verifying them like any other request.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+DURATION="${DURATION:-10}"
+CONNS="${CONNS:-1 16 64}"
+BODIES="${BODIES:-10000}"
+VERIFY="${VERIFY:-1}"
+SERVER_CPU="${SERVER_CPU:-1}"
+CLIENT_CPU="${CLIENT_CPU:-0}"
+BENCH_DIR="${BENCH_DIR:-target/bench}"
+EP_PORT="${EP_PORT:-18080}"
+BARE_PORT="${BARE_PORT:-18081}"
+TOLERANCE=150   # verification.timestamp_tolerance_secs
+SKILL_ID="amzn1.ask.skill.00000000-0000-0000-0000-00000000bench"
+CERT_URL="https://s3.amazonaws.com/echo.api/echo-api-cert-bench.pem"
+
+say() { printf '\n=== %s\n' "$*" >&2; }
+die() { printf 'load.sh: %s\n' "$*" >&2; exit 1; }
+
+[ "$DURATION" -le 100 ] || die "DURATION=$DURATION: at most 100 s, so signing + run stay inside the ${TOLERANCE} s timestamp tolerance"
+mkdir -p "$BENCH_DIR"
+BENCH_DIR="$(cd "$BENCH_DIR" && pwd)"
+
+# --- tools
+say "tools"
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+fi
+for t in wrk taskset openssl python3 curl; do command -v "$t" >/dev/null || die "$t is required"; done
+python3 -c 'import cryptography' 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check cryptography \
+  || die "python3 'cryptography' is required (pip install cryptography)"
+[ "$(nproc)" -gt "$((SERVER_CPU > CLIENT_CPU ? SERVER_CPU : CLIENT_CPU))" ] || die "need CPUs $CLIENT_CPU and $SERVER_CPU"
+
+# --- build
+endpoint_bin="$root/target/release/alexa-endpoint"
+bare_bin="$root/target/bench-bare-axum/release/bare-axum"
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  say "build (release)"
+  cargo build --release --locked
+  cargo build --release --locked --manifest-path bench/bare-axum/Cargo.toml --target-dir target/bench-bare-axum
+fi
+[ -x "$endpoint_bin" ] && [ -x "$bare_bin" ] || die "binaries missing; run without SKIP_BUILD=1"
+
+# --- PKI and config
+say "test PKI and endpoint config"
+rm -rf "$BENCH_DIR/pki"
+bash bench/make-pki.sh "$BENCH_DIR/pki" >&2
+config="$BENCH_DIR/endpoint.toml"
+if [ "$VERIFY" = 1 ]; then
+  cat > "$config" <<EOF
+[server]
+listen = "127.0.0.1:$EP_PORT"
+
+[verification]
+enabled = true
+skill_ids = ["$SKILL_ID"]
+timestamp_tolerance_secs = $TOLERANCE
+extra_roots = "$BENCH_DIR/pki/root.pem"
+
+[verification.preloaded_certs]
+"$CERT_URL" = "$BENCH_DIR/pki/chain.pem"
+
+[dedup]
+backend = "memory"
+
+[handler]
+kind = "log"
+
+[log]
+format = "json"
+EOF
+else
+  cat > "$config" <<EOF
+[server]
+listen = "127.0.0.1:$EP_PORT"
+
+[verification]
+enabled = false
+
+[dedup]
+backend = "memory"
+
+[handler]
+kind = "log"
+
+[log]
+format = "json"
+EOF
+fi
+"$endpoint_bin" check-config --config "$config" > "$BENCH_DIR/endpoint.effective.toml"
+
+sign() { # sign TAG COUNT OUT
+  python3 bench/sign_bodies.py --key "$BENCH_DIR/pki/leaf-key.pem" --cert-url "$CERT_URL" \
+    --skill-id "$SKILL_ID" --count "$2" --run "$1" "$3"
+}
+
+# --- servers
+pid=""
+cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+
+start() { # start endpoint|bare
+  local log="$BENCH_DIR/$1.log" port
+  if [ "$1" = endpoint ]; then
+    port=$EP_PORT
+    RUST_LOG=warn taskset -c "$SERVER_CPU" "$endpoint_bin" serve --config "$config" >"$log" 2>&1 &
+  else
+    port=$BARE_PORT
+    taskset -c "$SERVER_CPU" "$bare_bin" "127.0.0.1:$BARE_PORT" >"$log" 2>&1 &
+  fi
+  pid=$!
+  for _ in $(seq 1 100); do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then return 0; fi
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$1 exited at start-up"; }
+    sleep 0.1
+  done
+  die "$1 did not listen on $port"
+}
+stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+proc_status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$pid/status"; }
+
+post() { # post FILE LINE [tamper] -> HTTP status
+  local line url sig body
+  line="$(sed -n "${2}p" "$1")"
+  url="$(cut -f1 <<<"$line")"; sig="$(cut -f2 <<<"$line")"; body="$(cut -f3- <<<"$line")"
+  case "${3:-}" in
+    sig) sig="$(sed -n "$(( $2 % 2 + 1 ))p" "$1" | cut -f2)" ;;        # another body's signature
+    body) body="${body/message blob/message blub}" ;;                     # one byte changed
+  esac
+  curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
+    -H "SignatureCertChainUrl: $url" -H "Signature-256: $sig" \
+    --data-binary "$body" "http://127.0.0.1:$EP_PORT/"
+}
+
+# Verification must be real: a good request passes, a wrong signature and a
+# changed body are refused. Stops the benchmark when this build does not verify.
+sanity() {
+  local f="$BENCH_DIR/sanity.tsv" good badsig badbody
+  sign "sanity-$RANDOM" 2 "$f"
+  badsig="$(post "$f" 1 sig)"; badbody="$(post "$f" 2 body)"; good="$(post "$f" 1)"
+  echo "sanity: good=$good wrong-signature=$badsig changed-body=$badbody" >&2
+  [ "$good" = 200 ] || die "a correctly signed request answered $good (see $BENCH_DIR/endpoint.log)"
+  if [ "$VERIFY" = 1 ] && { [ "$badsig" != 400 ] || [ "$badbody" != 400 ]; }; then
+    die "verification is not in force in this build (a bad signature answered $badsig, a changed body $badbody); merge the verification work, or VERIFY=0 to test the harness"
+  fi
+}
+
+run_wrk() { # run_wrk NAME PORT CONNS BODIES_FILE -> RESULT line
+  local out="$BENCH_DIR/wrk-$1-c$3.txt"
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$3" -d"${DURATION}s" --timeout 5s --latency \
+    -s bench/bodies.lua "http://127.0.0.1:$2/" -- "$4" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+  grep '^RESULT ' "$out" || { cat "$out" >&2; die "no RESULT line from wrk"; }
+}
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+
+# --- machine
+cpu_model="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+say "machine: $(nproc) CPUs, $cpu_model, $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "servers on CPU $SERVER_CPU, wrk (-t1) on CPU $CLIENT_CPU; ${DURATION} s per run; $BODIES bodies per run; verification: $([ "$VERIFY" = 1 ] && echo ON || echo OFF)" >&2
+
+results="$BENCH_DIR/results.tsv"
+printf 'server\tconns\trps\tp50_ms\tp99_ms\tpeak_rss_mib\tnon2xx\tsocket_errors\n' > "$results"
+for c in $CONNS; do
+  bodies="$BENCH_DIR/bodies-c$c.tsv"
+  say "$c connections: signing $BODIES fresh bodies"
+  signed_at=$(date +%s)
+  sign "$$-c$c" "$BODIES" "$bodies"
+
+  start endpoint
+  threads="$(proc_status Threads)"
+  sanity
+  line="$(run_wrk endpoint "$EP_PORT" "$c" "$bodies")"
+  rss_kib="$(proc_status VmHWM)"
+  stop
+  age=$(( $(date +%s) - signed_at ))
+  [ "$age" -le "$TOLERANCE" ] || echo "WARNING: the last requests were $age s old (> $TOLERANCE s): some were refused as stale" >&2
+  echo "endpoint  c=$c  $line  VmHWM=${rss_kib}kB threads=$threads" >&2
+  printf 'endpoint\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\n' "$c" "$(field rps "$line")" "$(field p50_ms "$line")" \
+    "$(field p99_ms "$line")" "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')" "$(field non2xx "$line")" "$(field socket_errors "$line")" >> "$results"
+
+  start bare
+  line="$(run_wrk bare-axum "$BARE_PORT" "$c" "$bodies")"
+  rss_kib="$(proc_status VmHWM)"
+  stop
+  echo "bare-axum c=$c  $line  VmHWM=${rss_kib}kB" >&2
+  printf 'bare-axum\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\n' "$c" "$(field rps "$line")" "$(field p50_ms "$line")" \
+    "$(field p99_ms "$line")" "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')" "$(field non2xx "$line")" "$(field socket_errors "$line")" >> "$results"
+done
+
+# --- report
+say "results (verification $([ "$VERIFY" = 1 ] && echo ON || echo OFF); load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+python3 - "$results" <<'EOF' | tee "$BENCH_DIR/results.md"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+bare = {r["conns"]: r for r in rows if r["server"] == "bare-axum"}
+print("| server | conns | req/s | p50 ms | p99 ms | peak RSS MiB | non-2xx | endpoint/bare req/s |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for r in rows:
+    ratio = ""
+    if r["server"] == "endpoint" and r["conns"] in bare:
+        ratio = f'{float(r["rps"]) / float(bare[r["conns"]]["rps"]):.3f}'
+    print(f'| {r["server"]} | {r["conns"]} | {float(r["rps"]):,.0f} | {float(r["p50_ms"]):.3f} | '
+          f'{float(r["p99_ms"]):.3f} | {float(r["peak_rss_mib"]):.1f} | {r["non2xx"]} | {ratio} |')
+EOF
+bad=$(awk -F'\t' 'NR > 1 && ($7 > 0 || $8 > 0)' "$results" | wc -l)
+[ "$bad" -eq 0 ] || echo "WARNING: $bad run(s) had non-2xx answers or socket errors: see $BENCH_DIR/wrk-*.txt and the server logs" >&2
+echo "raw: $results, wrk output: $BENCH_DIR/wrk-*.txt" >&2
