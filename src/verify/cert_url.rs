@@ -88,6 +88,11 @@ pub fn validate_cert_url(raw: &str) -> Result<Url, CertUrlError> {
 /// The path read the way a lenient server might: percent-decoded until
 /// stable, backslashes as separators, dot segments removed.
 fn decoded_path_allowed(path: &str) -> bool {
+    // Url has already removed plain and %2e dot segments and turned `\` into
+    // `/`; with no percent sign left there is nothing more to decode.
+    if !path.contains('%') {
+        return true;
+    }
     let mut current = path.as_bytes().to_vec();
     let mut stable = false;
     for _ in 0..MAX_DECODE_ROUNDS {
