@@ -29,7 +29,7 @@ const MAX_DECODE_ROUNDS: usize = 4;
 /// Which cert URL rule was broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CertUrlError {
-    /// Not a URL (or longer than 2048 bytes).
+    /// Not a URL (or longer than 2048 bytes, before or after normalisation).
     #[error("not a valid URL")]
     Unparseable,
     /// Scheme other than `https`.
@@ -82,6 +82,11 @@ pub fn validate_cert_url(raw: &str) -> Result<Url, CertUrlError> {
     }
     // The fragment is never sent to the server; keep it out of the cache key.
     url.set_fragment(None);
+    // Percent-encoding can make the normalised form longer than the input;
+    // the cap holds for the cache key too.
+    if url.as_str().len() > MAX_URL_LEN {
+        return Err(CertUrlError::Unparseable);
+    }
     Ok(url)
 }
 
