@@ -97,6 +97,11 @@ fn bench(c: &mut Criterion) {
                 .expect("valid")
         })
     });
+    group.bench_function("cert_url_rules_only", |b| {
+        b.iter(|| {
+            alexa_endpoint::verify::validate_cert_url(black_box(&signed.cert_url)).expect("valid")
+        })
+    });
     group.bench_function("verify_full_cached_chain", |b| {
         b.iter(|| {
             verifier

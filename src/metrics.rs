@@ -7,10 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
@@ -44,11 +45,6 @@ struct ApiLabels {
     status: u16,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CertLabel {
-    event: &'static str,
-}
-
 /// All metrics of one endpoint.
 pub struct Metrics {
     registry: Registry,
@@ -61,7 +57,6 @@ pub struct Metrics {
     api_calls: Family<ApiLabels, Counter>,
     acknowledged: Counter,
     unprocessable: Counter,
-    cert_cache: Family<CertLabel, Gauge>,
 }
 
 /// Where a dedup claim ended.
@@ -88,6 +83,47 @@ impl DedupOutcome {
     }
 }
 
+/// Reads the cert cache counters at scrape time.
+pub type CertFiguresSource = Arc<dyn Fn() -> CertCacheFigures + Send + Sync>;
+
+/// Exposes the cert cache's own atomic counters as Prometheus counters.
+struct CertCacheCollector(CertFiguresSource);
+
+impl std::fmt::Debug for CertCacheCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CertCacheCollector")
+    }
+}
+
+impl Collector for CertCacheCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let c = (self.0)();
+        for (name, help, value) in [
+            (
+                "cert_cache_hits",
+                "Signature checks served by a cached cert chain",
+                c.hits,
+            ),
+            (
+                "cert_cache_misses",
+                "Signature checks that found no cached chain",
+                c.misses,
+            ),
+            ("cert_downloads", "Cert chain downloads", c.downloads),
+            (
+                "cert_download_errors",
+                "Failed cert chain downloads",
+                c.download_errors,
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
+            counter.encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
 /// Counters of the cert chain cache, read at scrape time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CertCacheFigures {
@@ -110,8 +146,9 @@ fn latency_buckets() -> impl Iterator<Item = f64> {
 }
 
 impl Metrics {
-    /// A fresh registry with every metric registered.
-    pub fn new() -> Arc<Self> {
+    /// A fresh registry with every metric registered; `cert` reads the cert
+    /// cache counters when verification is on.
+    pub fn new(cert: Option<CertFiguresSource>) -> Arc<Self> {
         let mut registry = Registry::with_prefix("alexa_endpoint");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -167,12 +204,9 @@ impl Metrics {
             "Messages acknowledged although they can never succeed (logged at error)",
             unprocessable.clone(),
         );
-        let cert_cache = Family::<CertLabel, Gauge>::default();
-        registry.register(
-            "cert_cache_events",
-            "Cert chain cache events since start (hit, miss, download, download_error)",
-            cert_cache.clone(),
-        );
+        if let Some(cert) = cert {
+            registry.register_collector(Box::new(CertCacheCollector(cert)));
+        }
         let build_info = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         registry.register("build", "Build information", build_info);
         Arc::new(Self {
@@ -186,7 +220,6 @@ impl Metrics {
             api_calls,
             acknowledged,
             unprocessable,
-            cert_cache,
         })
     }
 
@@ -244,20 +277,8 @@ impl Metrics {
         self.unprocessable.inc();
     }
 
-    /// Render the exposition text; `cert` is read from the verifier now.
-    pub fn encode(&self, cert: Option<CertCacheFigures>) -> String {
-        if let Some(c) = cert {
-            for (event, v) in [
-                ("hit", c.hits),
-                ("miss", c.misses),
-                ("download", c.downloads),
-                ("download_error", c.download_errors),
-            ] {
-                self.cert_cache
-                    .get_or_create(&CertLabel { event })
-                    .set(i64::try_from(v).unwrap_or(i64::MAX));
-            }
-        }
+    /// Render the exposition text.
+    pub fn encode(&self) -> String {
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -19,6 +19,7 @@ use futures_util::FutureExt;
 use http::HeaderMap;
 use time::OffsetDateTime;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::api::AlexaApi;
 use crate::config::{Config, DedupBackend, OnStoreError};
@@ -27,7 +28,7 @@ use crate::dispatch::skill::{Call, Route};
 use crate::dispatch::{RequestContext, Skill};
 use crate::envelope::{self, Request, RequestEnvelope};
 use crate::error::EndpointError;
-use crate::metrics::{DedupOutcome, Metrics};
+use crate::metrics::{CertCacheFigures, CertFiguresSource, DedupOutcome, Metrics};
 use crate::verify::Verifier;
 
 /// Extra lifetime of a dedup claim beyond the handler deadline, so that a
@@ -102,7 +103,17 @@ impl Endpoint {
         dedup: Arc<dyn DedupStore>,
     ) -> Result<Self, StartupError> {
         config.validate()?;
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(verifier.clone().map(|v| -> CertFiguresSource {
+            Arc::new(move || {
+                let s = v.cert_stats();
+                CertCacheFigures {
+                    hits: s.hits,
+                    misses: s.misses,
+                    downloads: s.downloads,
+                    download_errors: s.download_errors,
+                }
+            })
+        }));
         let api = AlexaApi::new(&config.alexa_api)?.with_observer({
             let metrics = metrics.clone();
             Arc::new(move |api, status| metrics.api_call(api, status))
@@ -194,7 +205,11 @@ impl Endpoint {
                 (e.reason(), Err(e))
             }
             Route::Run(handler) => {
-                let job = self.job(handler, is_message.then(|| request_id.clone()));
+                // Everything the handler logs carries the request's id and type.
+                let span = tracing::info_span!("alexa_request", request_id = %request_id, request_type = %request_type);
+                let job = self
+                    .job(handler, is_message.then(|| request_id.clone()))
+                    .instrument(span);
                 // Why a task: see the module docs. The JoinHandle only fails
                 // if the runtime is shutting down under us.
                 match self.tasks.spawn(job).await {

@@ -16,7 +16,6 @@ use serde_json::json;
 
 use crate::dispatch::{Endpoint, Handled};
 use crate::error::EndpointError;
-use crate::metrics::CertCacheFigures;
 
 /// Shared state of the router.
 #[derive(Clone)]
@@ -142,16 +141,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`: Prometheus / OpenMetrics text.
 async fn metrics(State(state): State<AppState>) -> Response {
-    let cert = state.endpoint.verifier().map(|v| {
-        let s = v.cert_stats();
-        CertCacheFigures {
-            hits: s.hits,
-            misses: s.misses,
-            downloads: s.downloads,
-            download_errors: s.download_errors,
-        }
-    });
-    let text = state.endpoint.metrics().encode(cert);
+    let text = state.endpoint.metrics().encode();
     (
         [(
             header::CONTENT_TYPE,

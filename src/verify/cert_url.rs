@@ -29,7 +29,7 @@ const MAX_DECODE_ROUNDS: usize = 4;
 /// Which cert URL rule was broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CertUrlError {
-    /// Not a URL (or longer than 2048 bytes).
+    /// Not a URL (or longer than 2048 bytes, before or after normalisation).
     #[error("not a valid URL")]
     Unparseable,
     /// Scheme other than `https`.
@@ -82,12 +82,22 @@ pub fn validate_cert_url(raw: &str) -> Result<Url, CertUrlError> {
     }
     // The fragment is never sent to the server; keep it out of the cache key.
     url.set_fragment(None);
+    // Percent-encoding can make the normalised form longer than the input;
+    // the cap holds for the cache key too.
+    if url.as_str().len() > MAX_URL_LEN {
+        return Err(CertUrlError::Unparseable);
+    }
     Ok(url)
 }
 
 /// The path read the way a lenient server might: percent-decoded until
 /// stable, backslashes as separators, dot segments removed.
 fn decoded_path_allowed(path: &str) -> bool {
+    // Url has already removed plain and %2e dot segments and turned `\` into
+    // `/`; with no percent sign left there is nothing more to decode.
+    if !path.contains('%') {
+        return true;
+    }
     let mut current = path.as_bytes().to_vec();
     let mut stable = false;
     for _ in 0..MAX_DECODE_ROUNDS {

@@ -124,3 +124,40 @@ async fn healthcheck_subcommand_reports_the_server_health() {
     assert!(!missing.success());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn local_config_does_not_verify_and_says_so_loudly_at_start() {
+    let local =
+        alexa_endpoint::Config::load_with_env(Some(&repo_path("config/local.toml")), []).unwrap();
+    assert!(!local.verification.enabled);
+    let mut defaults = alexa_endpoint::Config::load_with_env(None, []);
+    // The embedded defaults verify, and so refuse to start without a skill id.
+    assert!(matches!(
+        defaults,
+        Err(alexa_endpoint::config::ConfigError::Invalid {
+            key: "verification.skill_ids",
+            ..
+        })
+    ));
+    defaults = alexa_endpoint::Config::load_with_env(
+        None,
+        [(
+            "ALEXA_ENDPOINT_VERIFICATION__SKILL_IDS".to_owned(),
+            "amzn1.ask.skill.a,amzn1.ask.skill.b".to_owned(),
+        )],
+    );
+    let defaults = defaults.unwrap();
+    assert!(defaults.verification.enabled);
+    assert_eq!(
+        defaults.verification.skill_ids,
+        ["amzn1.ask.skill.a", "amzn1.ask.skill.b"]
+    );
+
+    let config = std::fs::read_to_string(repo_path("config/local.toml"))
+        .unwrap()
+        .replace("127.0.0.1:8080", "127.0.0.1:0")
+        .replace("format = \"pretty\"", "format = \"json\"");
+    let (mut child, _addr, _dir) =
+        start_serve_expecting(&config, "REQUEST VERIFICATION IS OFF").await;
+    child.kill().await.unwrap();
+}

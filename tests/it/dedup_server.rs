@@ -332,3 +332,69 @@ format = "json"
     assert_eq!(runs.get(), 1);
     survivor.stop().await;
 }
+
+#[tokio::test]
+async fn sigterm_mid_handler_finishes_the_claim_before_exit() {
+    let Some(url) = shared_redis().await else {
+        return;
+    };
+    let dedup = redis_config(&url, 500);
+    let backend = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(800)))
+        .mount(&backend)
+        .await;
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+[verification]
+enabled = false
+[dedup]
+backend = "redis"
+redis_url = "{url}"
+key_prefix = "{prefix}"
+[handler]
+kind = "webhook"
+[handler.webhook]
+url = "{hook}/hook"
+[log]
+format = "json"
+"#,
+        prefix = dedup.key_prefix,
+        hook = backend.uri()
+    );
+    let (mut child, addr, _dir) = start_serve(&config).await;
+    let body = message_body(&unique("drain"), json!({}));
+    let in_flight = {
+        let body = body.clone();
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("http://{addr}/"))
+                .body(body)
+                .send()
+                .await
+        })
+    };
+    assert!(wait_for_requests(&backend, 1, Duration::from_secs(10)).await);
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(in_flight.await.unwrap().unwrap().status(), 200);
+    assert!(child.wait().await.unwrap().success());
+
+    // The message is marked handled: a re-delivery to another replica is
+    // acknowledged without running anything.
+    let runs = Runs::default();
+    let other = spawn_app(
+        counting_skill(&runs, Duration::ZERO),
+        config_with(Some(dedup)),
+    )
+    .await;
+    assert_eq!(other.post(body).await.status(), 200);
+    assert_eq!(runs.get(), 0);
+    other.stop().await;
+}

@@ -229,10 +229,27 @@ pub async fn start_serve(config: &str) -> (Child, std::net::SocketAddr, tempfile
     start_serve_with(config, "info").await
 }
 
+/// Start `serve` and require a log line containing `needle` before it listens.
+pub async fn start_serve_expecting(
+    config: &str,
+    needle: &str,
+) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
+    start_serve_inner(config, "info", Some(needle)).await
+}
+
 async fn start_serve_with(
     config: &str,
     log: &str,
 ) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
+    start_serve_inner(config, log, None).await
+}
+
+async fn start_serve_inner(
+    config: &str,
+    log: &str,
+    needle: Option<&str>,
+) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
+    let mut seen = needle.is_none();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.toml");
     std::fs::write(&file, config).unwrap();
@@ -247,10 +264,12 @@ async fn start_serve_with(
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {
+            seen = seen || needle.is_some_and(|n| line.contains(n));
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
                 if v["fields"]["message"] == "listening (HTTP)"
                     || v["message"] == "listening (HTTP)"
                 {
+                    assert!(seen, "no log line containing {needle:?} before listening");
                     let addr = v["fields"]["addr"].as_str().or(v["addr"].as_str()).unwrap();
                     return addr.parse().unwrap();
                 }

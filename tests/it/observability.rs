@@ -136,3 +136,26 @@ async fn one_access_log_line_per_request_with_request_id_and_outcome() {
     assert_eq!(lines[1]["fields"]["outcome"], "duplicate");
     assert!(!logs.contains("tokenNEVERLOGGED-1"));
 }
+
+#[tokio::test]
+async fn handler_logs_carry_the_request_id_span() {
+    let skill = Skill::builder()
+        .on_message(|_ctx, _msg| async {
+            tracing::info!("inside the handler for the span test");
+            Ok(Response::ack())
+        })
+        .build();
+    let app = spawn_app(skill, test_config()).await;
+    let id = unique("span");
+    assert_eq!(app.post(message_body(&id, json!({}))).await.status(), 200);
+    app.stop().await;
+    let line = captured_logs()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| {
+            l["fields"]["message"] == "inside the handler for the span test"
+                && l["span"]["request_id"] == id.as_str()
+        });
+    let line = line.expect("the handler's log line carries the request span");
+    assert_eq!(line["span"]["request_type"], "Messaging.MessageReceived");
+}

@@ -4,7 +4,7 @@
 //! distinct messages, every message acknowledged, none lost.
 //!
 //! Short form (500 messages) runs with the other tests; the full form:
-//! `SOAK_MESSAGES=5000 cargo test --release --test it soak -- --nocapture`.
+//! `SOAK_MESSAGES=5000 cargo test --test it soak -- --nocapture`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -116,6 +116,13 @@ fn overlong_url_is_rejected() {
         validate_cert_url(&raw).err(),
         Some(CertUrlError::Unparseable)
     );
+    // Short enough raw, too long once percent-encoded (found by the fuzzer).
+    let raw = format!("https://s3.amazonaws.com/echo.api/{}", "\u{e9}".repeat(500));
+    assert!(raw.len() <= 2048);
+    assert_eq!(
+        validate_cert_url(&raw).err(),
+        Some(CertUrlError::Unparseable)
+    );
 }
 
 proptest! {

@@ -198,6 +198,13 @@ async fn every_rejection_is_400_with_its_reason_and_runs_nothing() {
                 == "alexa_endpoint_verification_failures_total{reason=\"signature_mismatch\"} 2"),
         "{metrics}"
     );
+    // The preloaded chain was validated once, then served from the cache.
+    let hits = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("alexa_endpoint_cert_cache_hits_total "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(hits >= 5, "{metrics}");
     app.app.stop().await;
 }
 
