@@ -15,6 +15,7 @@
 #   VERIFY      1 = full verification (default); 0 = verification.enabled = false,
 #               only to develop the harness — its figures are not the benchmark
 #   SERVER_CPU  CPU the servers are pinned to (default 1); CLIENT_CPU for wrk (default 0)
+#   EP_PORT, BARE_PORT  loopback ports (default: free ones picked at start)
 #   BENCH_DIR   work directory (default target/bench): PKI, bodies, configs, logs, results
 #   SKIP_BUILD  1 = use the binaries already built
 #
@@ -35,8 +36,10 @@ VERIFY="${VERIFY:-1}"
 SERVER_CPU="${SERVER_CPU:-1}"
 CLIENT_CPU="${CLIENT_CPU:-0}"
 BENCH_DIR="${BENCH_DIR:-target/bench}"
-EP_PORT="${EP_PORT:-18080}"
-BARE_PORT="${BARE_PORT:-18081}"
+# Free loopback ports, picked now unless given (other people's servers may hold fixed ones).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+EP_PORT="${EP_PORT:-$(free_port)}"
+BARE_PORT="${BARE_PORT:-$(free_port)}"
 TOLERANCE=150   # verification.timestamp_tolerance_secs
 SKILL_ID="amzn1.ask.skill.00000000-0000-0000-0000-00000000bench"
 CERT_URL="https://s3.amazonaws.com/echo.api/echo-api-cert-bench.pem"
@@ -55,7 +58,7 @@ if ! command -v wrk >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 fi
-for t in wrk taskset openssl python3 curl; do command -v "$t" >/dev/null || die "$t is required"; done
+for t in wrk taskset openssl python3 curl ss; do command -v "$t" >/dev/null || die "$t is required"; done
 python3 -c 'import cryptography' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check cryptography \
   || die "python3 'cryptography' is required (pip install cryptography)"
@@ -139,12 +142,14 @@ start() { # start endpoint|bare
     taskset -c "$SERVER_CPU" "$bare_bin" "127.0.0.1:$BARE_PORT" >"$log" 2>&1 &
   fi
   pid=$!
+  # Ready when *this* process listens on the port (not some other server that holds it).
   for _ in $(seq 1 100); do
-    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then return 0; fi
     kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$1 exited at start-up"; }
+    if ss -Hltnp "sport = :$port" 2>/dev/null | grep -q "pid=$pid,"; then return 0; fi
     sleep 0.1
   done
-  die "$1 did not listen on $port"
+  cat "$log" >&2
+  die "$1 (pid $pid) did not listen on 127.0.0.1:$port"
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 proc_status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$pid/status"; }
