@@ -24,11 +24,15 @@ bad() { printf 'FAILED: %s\n' "$*" >&2; failed=$((failed + 1)); }
 skip() { printf 'SKIPPED: %s\n' "$*"; skipped=$((skipped + 1)); }
 
 pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@" >/dev/null 2>&1 || return 1; hash -r; command -v pyenv >/dev/null && pyenv rehash 2>/dev/null; return 0; }
-apt_install() {
+apt_install() { # installs without starting the package's service (nginx would bind :80)
   command -v apt-get >/dev/null || return 1
   [ "$(id -u)" = 0 ] || return 1
   export DEBIAN_FRONTEND=noninteractive
-  { apt-get install -y -qq --no-install-recommends "$@" || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"; }; } >/dev/null 2>&1
+  local policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made_policy=1; fi
+  { apt-get install -y -qq --no-install-recommends "$@" || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"; }; } >/dev/null 2>&1 || rc=$?
+  if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
+  return "$rc"
 }
 
 tmp="$(mktemp -d)"
