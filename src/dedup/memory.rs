@@ -3,10 +3,11 @@
 //! Not a general-purpose cache (DESIGN lists moka for TTL caches, and the
 //! cert store uses it): a dedup store is our own claim/finish/release logic
 //! over a map, and it runs for every `Messaging.MessageReceived`. With moka,
-//! claim + finish cost about 5 µs per message (`benches/dedup.rs`; valgrind
-//! counted ~10k instructions per moka operation: `and_compute_with`'s per-key
-//! lock, the async entry API, TinyLFU admission and its housekeeping queues),
-//! against issue 4's goal of at most 2 µs. What dedup needs is much less:
+//! token + claim + finish cost 5–8 µs per message (`benches/dedup.rs`;
+//! valgrind counted ~10k instructions per moka operation: `and_compute_with`'s
+//! per-key lock, the async entry API, TinyLFU admission and its housekeeping
+//! queues), against issue 4's goal of at most 2 µs; this store: ~1.7 µs, of
+//! which ~0.5 µs is the owner token. What dedup needs is much less:
 //! an exact per-entry expiry, a hard bound, and atomic read-modify-write per
 //! key. So this is a sharded `Mutex<HashMap>`:
 //!
