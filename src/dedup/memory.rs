@@ -1,98 +1,220 @@
-//! `dedup.backend = "memory"`: a bounded in-process cache, for one replica.
+//! `dedup.backend = "memory"`: a bounded in-process store, for one replica.
+//!
+//! Not a general-purpose cache (DESIGN lists moka for TTL caches, and the
+//! cert store uses it): a dedup store is our own claim/finish/release logic
+//! over a map, and it runs for every `Messaging.MessageReceived`. With moka,
+//! token + claim + finish cost 5–8 µs per message (`benches/dedup.rs`;
+//! valgrind counted ~10k instructions per moka operation: `and_compute_with`'s
+//! per-key lock, the async entry API, TinyLFU admission and its housekeeping
+//! queues), against issue 4's goal of at most 2 µs; this store: ~1.7 µs, of
+//! which ~0.5 µs is the owner token. What dedup needs is much less:
+//! an exact per-entry expiry, a hard bound, and atomic read-modify-write per
+//! key. So this is a sharded `Mutex<HashMap>`:
+//!
+//! - the shard is picked by a hash of the request id; every operation holds
+//!   that one shard's lock for a few hash-map operations, never across an
+//!   `.await`, which makes each claim/finish/release atomic per key;
+//! - each entry carries its own deadline (claim TTL, then `ttl`); an expired
+//!   entry is treated as absent on access and removed lazily;
+//! - each shard keeps its entries' insertion order in a FIFO of
+//!   (key, generation); when a shard is full, expired entries at the front go
+//!   first, then the oldest entry is evicted. Records of entries that were
+//!   removed or replaced are skipped (the generation no longer matches) and
+//!   the FIFO is compacted when such records pile up, so it stays within a
+//!   small multiple of the entry count.
 
-use std::future::ready;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-use moka::future::Cache;
-use moka::ops::compute::{CompResult, Op};
-use moka::Expiry;
 
 use super::{Claim, DedupStore, StoreError};
 
-/// What the cache remembers about one request id.
-#[derive(Debug, Clone)]
+/// Shards of a full-size store; a store bounded below this has one shard per
+/// entry of its bound, so the shards' bounds always add up to at most
+/// `max_entries`.
+const SHARDS: u64 = 16;
+
+/// What the store remembers about one request id.
+#[derive(Debug)]
 enum State {
-    /// Being handled by `owner`; expires after the claim TTL.
-    Claimed { owner: Arc<str>, ttl: Duration },
-    /// Handled; expires after `dedup.ttl_secs`.
-    Done { ttl: Duration },
+    /// Being handled by `owner`.
+    Claimed { owner: Box<str> },
+    /// Handled.
+    Done,
 }
 
-impl State {
-    fn ttl(&self) -> Duration {
-        match self {
-            State::Claimed { ttl, .. } | State::Done { ttl } => *ttl,
-        }
+#[derive(Debug)]
+struct Entry {
+    state: State,
+    /// The entry counts as absent from this instant on.
+    expires_at: Instant,
+    /// Matches the FIFO record written when this entry was inserted.
+    generation: u64,
+}
+
+impl Entry {
+    fn live(&self, now: Instant) -> bool {
+        now < self.expires_at
     }
 
     fn held_by(&self, owner: &str) -> bool {
-        matches!(self, State::Claimed { owner: o, .. } if &**o == owner)
+        matches!(&self.state, State::Claimed { owner: o } if &**o == owner)
     }
 }
 
-/// Each entry lives for the TTL it was written with; reads do not extend it.
-struct PerEntryTtl;
+#[derive(Debug, Default)]
+struct Shard {
+    map: HashMap<Arc<str>, Entry>,
+    /// Insertion order: (key, generation of the entry inserted then).
+    order: VecDeque<(Arc<str>, u64)>,
+    next_generation: u64,
+}
 
-impl Expiry<String, State> for PerEntryTtl {
-    fn expire_after_create(&self, _: &String, value: &State, _: Instant) -> Option<Duration> {
-        Some(value.ttl())
+impl Shard {
+    /// The live entry for `key`; an expired one is removed and reads as absent.
+    fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
+        if self.map.get(key).is_some_and(|e| !e.live(now)) {
+            self.map.remove(key);
+            return None;
+        }
+        self.map.get_mut(key)
     }
 
-    fn expire_after_update(
-        &self,
-        _: &String,
-        value: &State,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(value.ttl())
+    /// Insert an entry for `key`, which is absent (callers check with
+    /// [`Shard::live`] first), keeping the shard within `capacity`.
+    fn insert(
+        &mut self,
+        key: &str,
+        state: State,
+        expires_at: Instant,
+        now: Instant,
+        capacity: usize,
+    ) {
+        self.make_room(now, capacity);
+        let key: Arc<str> = Arc::from(key);
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        self.order.push_back((key.clone(), generation));
+        self.map.insert(
+            key,
+            Entry {
+                state,
+                expires_at,
+                generation,
+            },
+        );
+        if self.order.len() > 2 * self.map.len() + 64 {
+            self.compact();
+        }
+    }
+
+    /// Drop stale and expired records from the front; then, while the shard
+    /// is full, evict the oldest entry.
+    fn make_room(&mut self, now: Instant, capacity: usize) {
+        while let Some((key, generation)) = self.order.front() {
+            let evict = match self.map.get(&**key) {
+                Some(e) if e.generation == *generation => {
+                    !e.live(now) || self.map.len() >= capacity
+                }
+                _ => true, // stale record: the entry was removed or replaced
+            };
+            if !evict {
+                break;
+            }
+            if let Some((key, generation)) = self.order.pop_front() {
+                if self
+                    .map
+                    .get(&*key)
+                    .is_some_and(|e| e.generation == generation)
+                {
+                    self.map.remove(&*key);
+                }
+            }
+        }
+    }
+
+    /// Keep only the records of entries still in the map.
+    fn compact(&mut self) {
+        let map = &self.map;
+        self.order.retain(|(key, generation)| {
+            map.get(&**key).is_some_and(|e| e.generation == *generation)
+        });
+    }
+
+    fn purge_expired(&mut self, now: Instant) {
+        self.map.retain(|_, e| e.live(now));
+        self.compact();
     }
 }
 
-/// In-process dedup store: a moka cache bounded to `max_entries` entries,
-/// each with its own TTL (claim TTL for claims, `ttl` for done marks).
+/// In-process dedup store: at most `max_entries` request ids (claims and
+/// done marks), each with its own TTL (claim TTL for claims, `ttl` for done
+/// marks). See the module docs for the layout.
 ///
-/// Every operation is one `and_compute_with`, which moka serialises per key,
-/// so concurrent claims of one id cannot both see it absent. When the bound
-/// is reached moka evicts entries (TinyLFU), which can forget a done mark
-/// early: size `dedup.memory_max_entries` for the message rate times
-/// `dedup.ttl_secs`.
-#[derive(Clone)]
+/// When the bound is reached the oldest entries are evicted, which can forget
+/// a done mark early: size `dedup.memory_max_entries` for the message rate
+/// times `dedup.ttl_secs`.
 pub struct MemoryStore {
-    cache: Cache<String, State>,
+    shards: Box<[Mutex<Shard>]>,
+    /// Entries per shard; the shards' bounds add up to at most `max_entries`.
+    shard_capacity: usize,
+    max_entries: u64,
+    hasher: RandomState,
 }
 
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("entries", &self.cache.entry_count())
-            .field("max_entries", &self.cache.policy().max_capacity())
+            .field("entries", &self.entry_count())
+            .field("max_entries", &self.max_entries)
             .finish()
     }
 }
 
 impl MemoryStore {
-    /// A store that holds at most `max_entries` request ids.
+    /// A store that holds at most `max_entries` request ids (at least one).
     pub fn new(max_entries: u64) -> Self {
-        let cache = Cache::builder()
-            .name("dedup")
-            .max_capacity(max_entries)
-            .expire_after(PerEntryTtl)
-            .build();
-        Self { cache }
+        let max_entries = max_entries.max(1);
+        let shards = SHARDS.min(max_entries);
+        let shard_capacity = usize::try_from(max_entries / shards).unwrap_or(usize::MAX);
+        Self {
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
+            shard_capacity,
+            max_entries,
+            hasher: RandomState::new(),
+        }
     }
 
-    /// Approximate number of entries (claims and done marks). Exact after
-    /// [`MemoryStore::run_pending_tasks`].
+    /// Number of entries held (claims and done marks, including expired ones
+    /// not yet removed). Never above the bound.
     pub fn entry_count(&self) -> u64 {
-        self.cache.entry_count()
+        self.shards.iter().map(|s| lock(s).map.len() as u64).sum()
     }
 
-    /// Apply pending evictions and expirations now (moka does this lazily).
+    /// Remove expired entries now (otherwise they go lazily, when touched or
+    /// when their shard needs room).
     pub async fn run_pending_tasks(&self) {
-        self.cache.run_pending_tasks().await;
+        let now = Instant::now();
+        for shard in self.shards.iter() {
+            lock(shard).purge_expired(now);
+        }
     }
+
+    fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
+        let i = self.hasher.hash_one(key) % self.shards.len() as u64;
+        // `i` < shards.len(), which is a usize.
+        lock(&self.shards[i as usize])
+    }
+}
+
+/// A panic while a shard was locked cannot leave it half-updated in a way
+/// that matters (every update is a single map operation), so poisoning is
+/// ignored.
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    shard
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[async_trait::async_trait]
@@ -103,67 +225,64 @@ impl DedupStore for MemoryStore {
         owner: &str,
         claim_ttl: Duration,
     ) -> Result<Claim, StoreError> {
-        let result = self
-            .cache
-            .entry_by_ref(request_id)
-            .and_compute_with(|current| {
-                ready(match current {
-                    // Absent or expired: take it.
-                    None => Op::Put(State::Claimed {
-                        owner: Arc::from(owner),
-                        ttl: claim_ttl,
-                    }),
-                    Some(_) => Op::Nop,
-                })
-            })
-            .await;
-        Ok(match result {
-            CompResult::Inserted(_) => Claim::New,
-            CompResult::Unchanged(entry) => match entry.value() {
-                State::Done { .. } => Claim::Done,
-                state if state.held_by(owner) => Claim::New,
+        let now = Instant::now();
+        let mut shard = self.shard(request_id);
+        Ok(match shard.live(request_id, now) {
+            Some(entry) => match &entry.state {
+                State::Done => Claim::Done,
+                // The holder's own retried claim: not a duplicate (the TTL is
+                // not extended).
+                State::Claimed { .. } if entry.held_by(owner) => Claim::New,
                 State::Claimed { .. } => Claim::InProgress,
             },
-            // Not produced by the closure above (no Remove, Put only when absent).
-            CompResult::StillNone(_) | CompResult::ReplacedWith(_) | CompResult::Removed(_) => {
-                Claim::InProgress
+            // Absent or expired: take it.
+            None => {
+                shard.insert(
+                    request_id,
+                    State::Claimed {
+                        owner: Box::from(owner),
+                    },
+                    now + claim_ttl,
+                    now,
+                    self.shard_capacity,
+                );
+                Claim::New
             }
         })
     }
 
     async fn finish(&self, request_id: &str, owner: &str, ttl: Duration) -> Result<(), StoreError> {
-        let result = self
-            .cache
-            .entry_by_ref(request_id)
-            .and_compute_with(|current| {
-                ready(match current {
-                    Some(entry) if entry.value().held_by(owner) => Op::Put(State::Done { ttl }),
-                    _ => Op::Nop,
-                })
-            })
-            .await;
-        match result {
-            CompResult::ReplacedWith(_) => {}
-            CompResult::Unchanged(entry) if matches!(entry.value(), State::Done { .. }) => {}
-            _ => tracing::warn!(
-                request_id,
-                "dedup claim was lost before finish (expired or taken over); \
-                 the message may be handled twice"
-            ),
+        let now = Instant::now();
+        let mut shard = self.shard(request_id);
+        match shard.live(request_id, now) {
+            Some(entry) if entry.held_by(owner) => {
+                entry.state = State::Done;
+                entry.expires_at = now + ttl;
+            }
+            Some(Entry {
+                state: State::Done, ..
+            }) => {}
+            _ => {
+                drop(shard);
+                tracing::warn!(
+                    request_id,
+                    "dedup claim was lost before finish (expired or taken over); \
+                     the message may be handled twice"
+                );
+            }
         }
         Ok(())
     }
 
     async fn release(&self, request_id: &str, owner: &str) -> Result<(), StoreError> {
-        self.cache
-            .entry_by_ref(request_id)
-            .and_compute_with(|current| {
-                ready(match current {
-                    Some(entry) if entry.value().held_by(owner) => Op::Remove,
-                    _ => Op::Nop,
-                })
-            })
-            .await;
+        let now = Instant::now();
+        let mut shard = self.shard(request_id);
+        if shard
+            .live(request_id, now)
+            .is_some_and(|entry| entry.held_by(owner))
+        {
+            shard.map.remove(request_id);
+        }
         Ok(())
     }
 
@@ -173,5 +292,59 @@ impl DedupStore for MemoryStore {
 
     fn name(&self) -> &'static str {
         "memory"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(60);
+
+    fn claim(store: &MemoryStore, id: &str, owner: &str, ttl: Duration) -> Claim {
+        futures_util::FutureExt::now_or_never(store.claim(id, owner, ttl))
+            .expect("memory store never waits")
+            .expect("memory store never fails")
+    }
+
+    #[test]
+    fn shard_bounds_add_up_to_at_most_the_bound() {
+        for max in [1, 2, 15, 16, 17, 100, 1_000_000] {
+            let store = MemoryStore::new(max);
+            assert!(store.shards.len() as u64 * store.shard_capacity as u64 <= max);
+            assert!(store.shard_capacity >= 1);
+        }
+    }
+
+    #[test]
+    fn full_shard_evicts_expired_first_then_oldest() {
+        let store = MemoryStore::new(1);
+        claim(&store, "a", "o", Duration::ZERO);
+        // "a" expired at once: "b" takes its place.
+        assert_eq!(claim(&store, "b", "o", LONG), Claim::New);
+        assert_eq!(store.entry_count(), 1);
+        // "b" is live but the oldest: evicted for "c".
+        assert_eq!(claim(&store, "c", "o", LONG), Claim::New);
+        assert_eq!(store.entry_count(), 1);
+        assert_eq!(claim(&store, "c", "x", LONG), Claim::InProgress);
+        assert_eq!(claim(&store, "b", "x", LONG), Claim::New);
+    }
+
+    #[test]
+    fn fifo_stays_compact_under_claim_release_churn() {
+        let store = MemoryStore::new(1000);
+        claim(&store, "long-lived", "o", LONG);
+        for i in 0..10_000 {
+            let owner = format!("o{i}");
+            assert_eq!(claim(&store, "churn", &owner, LONG), Claim::New);
+            futures_util::FutureExt::now_or_never(store.release("churn", &owner))
+                .expect("never waits")
+                .expect("never fails");
+        }
+        let records: usize = store.shards.iter().map(|s| lock(s).order.len()).sum();
+        assert!(
+            records <= 2 * 2 + 65 * store.shards.len(),
+            "{records} records"
+        );
     }
 }

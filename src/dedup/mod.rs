@@ -11,7 +11,7 @@
 //! the new owner's claim.
 //!
 //! Backends, chosen by `dedup.backend` in [`from_config`]:
-//! - [`MemoryStore`]: bounded moka cache with per-entry TTL, one process;
+//! - [`MemoryStore`]: bounded sharded map with per-entry TTL, one process;
 //! - [`RedisStore`]: shared by replicas, one round trip per call, lazy and
 //!   self-healing connection, every call bounded by `dedup.store_timeout_ms`;
 //! - [`NoDedup`]: remembers nothing.

@@ -55,10 +55,63 @@ pub(crate) type Call = Box<dyn FnOnce() -> BoxFuture<'static, HandlerResult> + S
 fn call<R: Clone + Send + 'static>(
     handler: &Arc<dyn Handler<R>>,
     ctx: RequestContext,
-    request: &R,
+    pick: fn(&Request) -> Option<&R>,
 ) -> Call {
-    let (handler, request) = (handler.clone(), request.clone());
-    Box::new(move || handler.call(ctx, request))
+    let handler = handler.clone();
+    // The request is cloned out of the envelope only when the call is made,
+    // so a duplicate (refused by the dedup claim) costs no copy of it.
+    Box::new(move || {
+        let request = pick(&ctx.envelope().request)
+            .expect("routed by this request's variant")
+            .clone();
+        handler.call(ctx, request)
+    })
+}
+
+fn message(r: &Request) -> Option<&MessageReceivedRequest> {
+    match r {
+        Request::MessageReceived(r) => Some(r),
+        _ => None,
+    }
+}
+fn launch(r: &Request) -> Option<&LaunchRequest> {
+    match r {
+        Request::Launch(r) => Some(r),
+        _ => None,
+    }
+}
+fn intent(r: &Request) -> Option<&IntentRequest> {
+    match r {
+        Request::Intent(r) => Some(r),
+        _ => None,
+    }
+}
+fn can_fulfill(r: &Request) -> Option<&CanFulfillIntentRequest> {
+    match r {
+        Request::CanFulfillIntent(r) => Some(r),
+        _ => None,
+    }
+}
+fn session_ended(r: &Request) -> Option<&SessionEndedRequest> {
+    match r {
+        Request::SessionEnded(r) => Some(r),
+        _ => None,
+    }
+}
+fn skill_event(r: &Request) -> Option<&SkillEventRequest> {
+    match r {
+        Request::SkillEvent(r) => Some(r),
+        _ => None,
+    }
+}
+fn list_event(r: &Request) -> Option<&ListEventRequest> {
+    match r {
+        Request::ListEvent(r) => Some(r),
+        _ => None,
+    }
+}
+fn any(r: &Request) -> Option<&Request> {
+    Some(r)
 }
 
 /// What the dispatcher does with one request.
@@ -85,16 +138,30 @@ impl Skill {
     pub(crate) fn route(&self, ctx: RequestContext, request: &Request) -> Route {
         let h = &*self.handlers;
         let specific = match request {
-            Request::MessageReceived(r) => h.message.as_ref().map(|f| call(f, ctx.clone(), r)),
-            Request::Launch(r) => h.launch.as_ref().map(|f| call(f, ctx.clone(), r)),
+            Request::MessageReceived(_) => {
+                h.message.as_ref().map(|f| call(f, ctx.clone(), message))
+            }
+            Request::Launch(_) => h.launch.as_ref().map(|f| call(f, ctx.clone(), launch)),
             Request::Intent(r) => h
                 .intents
                 .get(&r.intent.name)
-                .map(|f| call(f, ctx.clone(), r)),
-            Request::CanFulfillIntent(r) => h.can_fulfill.as_ref().map(|f| call(f, ctx.clone(), r)),
-            Request::SessionEnded(r) => h.session_ended.as_ref().map(|f| call(f, ctx.clone(), r)),
-            Request::SkillEvent(r) => h.skill_event.as_ref().map(|f| call(f, ctx.clone(), r)),
-            Request::ListEvent(r) => h.list_event.as_ref().map(|f| call(f, ctx.clone(), r)),
+                .map(|f| call(f, ctx.clone(), intent)),
+            Request::CanFulfillIntent(_) => h
+                .can_fulfill
+                .as_ref()
+                .map(|f| call(f, ctx.clone(), can_fulfill)),
+            Request::SessionEnded(_) => h
+                .session_ended
+                .as_ref()
+                .map(|f| call(f, ctx.clone(), session_ended)),
+            Request::SkillEvent(_) => h
+                .skill_event
+                .as_ref()
+                .map(|f| call(f, ctx.clone(), skill_event)),
+            Request::ListEvent(_) => h
+                .list_event
+                .as_ref()
+                .map(|f| call(f, ctx.clone(), list_event)),
             Request::ExceptionEncountered(_)
             | Request::ConnectionsResponse(_)
             | Request::Unknown(_) => None,
@@ -103,7 +170,7 @@ impl Skill {
             return Route::Run(fut);
         }
         if let Some(fallback) = &h.fallback {
-            return Route::Run(call(fallback, ctx, request));
+            return Route::Run(call(fallback, ctx, any));
         }
         match request {
             Request::MessageReceived(_)

@@ -1,5 +1,12 @@
 //! `parse`: raw body bytes to a [`RequestEnvelope`], with errors that name
 //! the offending field.
+//!
+//! Path tracking (`serde_path_to_error`) costs an allocation per map key and
+//! a wrapper around every visit, so a body is parsed with plain serde_json
+//! first: exactly the same steps and types, only without tracking. Only when
+//! that fails is the body parsed again with tracking, which yields the
+//! field-naming error. A body that passes one pass passes the other with the
+//! same result, so the fast pass changes no answer and no error.
 
 use std::fmt;
 use std::io;
@@ -55,24 +62,68 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
 /// Parses a request body. Unknown fields are ignored, unknown request types
 /// become [`Request::Unknown`], unknown enum values become `Other(..)`.
 pub fn parse(body: &[u8]) -> Result<RequestEnvelope, ParseError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let ObjectOnly(raw): ObjectOnly<RawEnvelope> =
-        serde_path_to_error::deserialize(&mut de).map_err(|e| ParseError::from_json("", e))?;
-    de.end()
-        .map_err(|e| ParseError::new(ParseErrorKind::MalformedJson, "", e.to_string()))?;
+    parse_with::<Plain>(body).or_else(|_| parse_with::<Tracked>(body))
+}
+
+/// How a pass deserializes: plain (fast, with a placeholder error) or with
+/// the field path (for the error the caller sees).
+trait Pass {
+    fn envelope(body: &[u8]) -> Result<RawEnvelope, ParseError>;
+    fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError>;
+    fn common(value: &Value) -> Result<CommonFields, ParseError>;
+}
+
+/// No path tracking; its errors are never shown (the tracked pass re-runs).
+struct Plain;
+
+fn untracked(_: serde_json::Error) -> ParseError {
+    ParseError::new(ParseErrorKind::MalformedJson, "", "")
+}
+
+impl Pass for Plain {
+    fn envelope(body: &[u8]) -> Result<RawEnvelope, ParseError> {
+        let ObjectOnly(raw) = serde_json::from_slice(body).map_err(untracked)?;
+        Ok(raw)
+    }
+    fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError> {
+        T::deserialize(value).map_err(untracked)
+    }
+    fn common(value: &Value) -> Result<CommonFields, ParseError> {
+        CommonFields::deserialize(value).map_err(untracked)
+    }
+}
+
+/// With `serde_path_to_error`: errors name the field.
+struct Tracked;
+
+impl Pass for Tracked {
+    fn envelope(body: &[u8]) -> Result<RawEnvelope, ParseError> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let ObjectOnly(raw): ObjectOnly<RawEnvelope> =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| ParseError::from_json("", e))?;
+        de.end()
+            .map_err(|e| ParseError::new(ParseErrorKind::MalformedJson, "", e.to_string()))?;
+        Ok(raw)
+    }
+    fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError> {
+        serde_path_to_error::deserialize(value).map_err(|e| ParseError::from_json("request", e))
+    }
+    fn common(value: &Value) -> Result<CommonFields, ParseError> {
+        serde_path_to_error::deserialize(value).map_err(|e| ParseError::from_json("request", e))
+    }
+}
+
+fn parse_with<P: Pass>(body: &[u8]) -> Result<RequestEnvelope, ParseError> {
+    let raw = P::envelope(body)?;
     Ok(RequestEnvelope {
         version: raw.version,
         session: raw.session,
         context: raw.context,
-        request: parse_request(raw.request)?,
+        request: parse_request::<P>(raw.request)?,
     })
 }
 
-fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError> {
-    serde_path_to_error::deserialize(value).map_err(|e| ParseError::from_json("request", e))
-}
-
-fn parse_request(value: Value) -> Result<Request, ParseError> {
+fn parse_request<P: Pass>(value: Value) -> Result<Request, ParseError> {
     let Value::Object(obj) = &value else {
         return Err(ParseError::new(
             ParseErrorKind::InvalidField,
@@ -98,26 +149,28 @@ fn parse_request(value: Value) -> Result<Request, ParseError> {
         }
     };
     Ok(match request_type.as_str() {
-        Request::LAUNCH => Request::Launch(typed(value)?),
-        Request::INTENT => Request::Intent(typed(value)?),
-        Request::SESSION_ENDED => Request::SessionEnded(typed(value)?),
-        Request::CAN_FULFILL_INTENT => Request::CanFulfillIntent(typed(value)?),
+        Request::LAUNCH => Request::Launch(P::typed(value)?),
+        Request::INTENT => Request::Intent(P::typed(value)?),
+        Request::SESSION_ENDED => Request::SessionEnded(P::typed(value)?),
+        Request::CAN_FULFILL_INTENT => Request::CanFulfillIntent(P::typed(value)?),
         Request::MESSAGE_RECEIVED => {
-            let r: super::MessageReceivedRequest = typed(value)?;
+            let r: super::MessageReceivedRequest = P::typed(value)?;
             check_message_size(&r.message)?;
             Request::MessageReceived(r)
         }
-        Request::EXCEPTION_ENCOUNTERED => Request::ExceptionEncountered(typed(value)?),
-        Request::CONNECTIONS_RESPONSE => Request::ConnectionsResponse(typed(value)?),
+        Request::EXCEPTION_ENCOUNTERED => Request::ExceptionEncountered(P::typed(value)?),
+        Request::CONNECTIONS_RESPONSE => Request::ConnectionsResponse(P::typed(value)?),
         t => {
             if let Some(kind) = SkillEventKind::from_request_type(t) {
-                Request::SkillEvent(SkillEventRequest::new(kind, typed::<EventFields>(value)?))
+                Request::SkillEvent(SkillEventRequest::new(
+                    kind,
+                    P::typed::<EventFields>(value)?,
+                ))
             } else if let Some(kind) = ListEventKind::from_request_type(t) {
-                Request::ListEvent(ListEventRequest::new(kind, typed::<EventFields>(value)?))
+                Request::ListEvent(ListEventRequest::new(kind, P::typed::<EventFields>(value)?))
             } else {
                 let request_type = t.to_owned();
-                let common: CommonFields = serde_path_to_error::deserialize(&value)
-                    .map_err(|e| ParseError::from_json("request", e))?;
+                let common = P::common(&value)?;
                 Request::Unknown(UnknownRequest {
                     request_type,
                     request_id: common.request_id,

@@ -1,9 +1,17 @@
 //! Bounded cache of validated signing certs, keyed by normalised cert URL,
 //! with single-flight loading from preloaded files or a [`CertSource`].
+//!
+//! Two levels: a read-mostly front map answers hits (one uncontended read
+//! lock and a hash look-up, on every request), and a moka cache behind it
+//! gives single-flight loading on a miss (`try_get_with`: one download shared
+//! by concurrent callers, errors not cached). The front map only ever holds
+//! what moka returned, and both are bounded by [`MAX_CACHED_CHAINS`]. What is
+//! cached is the validated chain, never the outcome of a signature check;
+//! the caller re-checks the chain's validity dates on every use.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use moka::future::Cache;
@@ -42,6 +50,9 @@ struct Counters {
 
 /// The cache plus everything needed to fill it.
 pub(crate) struct CertStore {
+    /// Hits are answered from here; filled from `cache` after a miss.
+    front: RwLock<HashMap<String, Arc<SigningCert>>>,
+    /// Single-flight loading on a miss.
     cache: Cache<String, Arc<SigningCert>>,
     source: Arc<dyn CertSource>,
     /// `verification.preloaded_certs`: normalised URL -> PEM, used instead of
@@ -60,6 +71,7 @@ impl CertStore {
         accept_legacy_sha1: bool,
     ) -> Self {
         Self {
+            front: RwLock::default(),
             cache: Cache::builder().max_capacity(MAX_CACHED_CHAINS).build(),
             source,
             preloaded,
@@ -81,17 +93,35 @@ impl CertStore {
         now: OffsetDateTime,
     ) -> Result<Arc<SigningCert>, VerifyError> {
         let key = url.as_str();
-        if let Some(cert) = self.cache.get(key).await {
+        let hit = self
+            .front
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(key)
+            .cloned();
+        if let Some(cert) = hit {
             self.counters.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(cert);
         }
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
         // Single flight: concurrent callers for one key share one `load`;
         // an error is handed to all of them and is not cached.
-        self.cache
+        let cert = self
+            .cache
             .try_get_with_by_ref(key, self.load(url, now))
             .await
-            .map_err(|e| (*e).clone())
+            .map_err(|e| (*e).clone())?;
+        let mut front = self
+            .front
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if front.len() >= MAX_CACHED_CHAINS as usize && !front.contains_key(key) {
+            // Only a caller cycling through many cert URLs gets here; Alexa
+            // uses one at a time. Start over rather than track recency.
+            front.clear();
+        }
+        front.insert(key.to_owned(), cert.clone());
+        Ok(cert)
     }
 
     async fn load(&self, url: &Url, now: OffsetDateTime) -> Result<Arc<SigningCert>, VerifyError> {
