@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lint the container and deploy files with whatever can run on this machine
-# (.ci/run lints the GitHub workflows itself, with actionlint)
-# (no Docker engine, no cluster, no network beyond package registries):
+# (no Docker engine, no cluster, no network beyond package registries); .ci/run
+# lints the GitHub workflows itself, with actionlint:
 #   hadolint           Dockerfile
 #   docker compose     deploy/docker-compose.yml   (`config -q`: schema, anchors, merges)
 #   nginx -t           deploy/nginx.conf           (replica names/certs swapped for local stand-ins)
