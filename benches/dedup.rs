@@ -1,1 +1,127 @@
-fn main() {}
+//! Dedup overhead per message: owner token + claim + finish, for the memory
+//! and Redis stores. The Redis part needs `REDIS_URL` (default
+//! `redis://127.0.0.1:6379`) and is skipped with a message when unreachable.
+//!
+//! `cargo bench --bench dedup` (add `-- --quick` for a short run). Besides
+//! criterion's figures it prints the Redis per-message latency distribution
+//! next to a bare PING, so the added round trips can be read off directly.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alexa_endpoint::config::{DedupBackend, DedupConfig, OnStoreError};
+use alexa_endpoint::dedup::{from_config, new_owner_token, Claim, DedupStore};
+use criterion::Criterion;
+use secrecy::SecretString;
+use tokio::runtime::Runtime;
+
+const CLAIM_TTL: Duration = Duration::from_secs(10);
+const DONE_TTL: Duration = Duration::from_secs(60);
+
+fn config(backend: DedupBackend, url: &str) -> DedupConfig {
+    DedupConfig {
+        backend,
+        ttl_secs: DONE_TTL.as_secs(),
+        memory_max_entries: 1_000_000,
+        redis_url: SecretString::from(url.to_owned()),
+        key_prefix: format!("alexa-endpoint-bench:{}:", new_owner_token()),
+        store_timeout_ms: 1000,
+        on_store_error: OnStoreError::Reject,
+    }
+}
+
+/// One message as the dispatcher handles it: token, claim, finish.
+async fn message(store: &dyn DedupStore, n: u64) {
+    let id = format!("amzn1.echo-api.request.bench-{n}");
+    let owner = new_owner_token();
+    let claim = store.claim(&id, &owner, CLAIM_TTL).await;
+    assert_eq!(claim.ok(), Some(Claim::New));
+    assert!(store.finish(&id, &owner, DONE_TTL).await.is_ok());
+}
+
+fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: &Arc<dyn DedupStore>) {
+    let mut next = 0u64;
+    c.bench_function(&format!("dedup/{name}/claim+finish"), |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    next += 1;
+                    message(&**store, next).await;
+                }
+                start.elapsed()
+            })
+        })
+    });
+}
+
+/// p50/p99 of `n` sequential runs of `f`.
+async fn percentiles<F, Fut>(n: usize, mut f: F) -> (Duration, Duration)
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let start = Instant::now();
+        f(i as u64).await;
+        samples.push(start.elapsed());
+    }
+    samples.sort();
+    (samples[n / 2], samples[n * 99 / 100])
+}
+
+fn redis_latency(rt: &Runtime, url: &str, store: &Arc<dyn DedupStore>) {
+    rt.block_on(async {
+        let client = redis::Client::open(url).expect("redis URL");
+        let conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        let (ping50, ping99) = percentiles(5000, |_| {
+            let mut conn = conn.clone();
+            async move {
+                let _: String = redis::cmd("PING")
+                    .query_async(&mut conn)
+                    .await
+                    .expect("PING");
+            }
+        })
+        .await;
+        let (msg50, msg99) =
+            percentiles(5000, |i| message(&**store, 1_000_000_000 + i)).await;
+        println!(
+            "redis latency over 5000 sequential messages: claim+finish p50 {msg50:?} p99 {msg99:?}; \
+             bare PING p50 {ping50:?} p99 {ping99:?}"
+        );
+    });
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+
+    c.bench_function("dedup/new_owner_token", |b| b.iter(new_owner_token));
+
+    let memory = from_config(&config(DedupBackend::Memory, "redis://unused")).expect("memory");
+    bench_store(&mut c, &rt, "memory", &memory);
+
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let redis = from_config(&config(DedupBackend::Redis, &url)).expect("redis store");
+    match rt.block_on(redis.ping()) {
+        Ok(()) => {
+            bench_store(&mut c, &rt, "redis", &redis);
+            redis_latency(&rt, &url, &redis);
+        }
+        Err(e) => eprintln!("dedup/redis skipped: Redis at {url} unreachable: {e}"),
+    }
+
+    c.final_summary();
+}
