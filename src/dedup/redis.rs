@@ -93,9 +93,10 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// A store at `url` (`redis://[user:password@]host:port[/db]`, or
-    /// `rediss://` if built with TLS support) whose keys start with
-    /// `key_prefix` and whose every call is bounded by `timeout`.
+    /// A store at `url` (`redis://[user:password@]host[:port][/db]` or
+    /// `redis+unix:///path`; `rediss://` needs redis' TLS feature, which this
+    /// build does not enable) whose keys start with `key_prefix` and whose
+    /// every call is bounded by `timeout`.
     ///
     /// Only parses the URL: no connection is made here.
     pub fn new(
@@ -104,10 +105,10 @@ impl RedisStore {
         timeout: Duration,
     ) -> Result<Self, StoreError> {
         let display_url = redact(url.expose_secret());
-        // The parse error is not passed on: it may quote the URL.
-        let client = redis::Client::open(url.expose_secret()).map_err(|_| {
-            StoreError::Unavailable(format!("dedup.redis_url {display_url} is not a Redis URL"))
-        })?;
+        // redis' URL errors are fixed texts ("Invalid database number", ...),
+        // they never quote the URL.
+        let client = redis::Client::open(url.expose_secret())
+            .map_err(|e| StoreError::Unavailable(format!("dedup.redis_url {display_url}: {e}")))?;
         Ok(Self {
             client,
             conn: OnceCell::new(),
@@ -191,12 +192,13 @@ fn px(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
-/// `url` without user name and password.
+/// `url` without user name, password and query (`?pass=` of unix URLs).
 fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) => {
             let _ = u.set_password(None);
             let _ = u.set_username("");
+            u.set_query(None);
             u.to_string()
         }
         Err(_) => "[unparseable URL]".to_owned(),
@@ -301,6 +303,8 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("cache.internal:6380"), "{shown}");
+        let unix = redact("redis+unix:///run/redis.sock?db=1&pass=s3cret");
+        assert!(!unix.contains("s3cret"), "{unix}");
     }
 
     #[test]
@@ -308,9 +312,15 @@ mod tests {
         let url = SecretString::from("redis://:s3cret@127.0.0.1:1/0");
         let store = RedisStore::new(&url, "p:", Duration::from_millis(50)).expect("valid URL");
         assert!(!format!("{store:?}").contains("s3cret"));
-        let bad = SecretString::from("nonsense://:s3cret@@");
-        let err = RedisStore::new(&bad, "p:", Duration::from_millis(50)).expect_err("bad URL");
-        assert!(!err.to_string().contains("s3cret"), "{err}");
+        for bad in [
+            "nonsense://:s3cret@host",
+            "redis://:s3cret@host/not-a-db",
+            "rediss://:s3cret@host",
+        ] {
+            let bad = SecretString::from(bad);
+            let err = RedisStore::new(&bad, "p:", Duration::from_millis(50)).expect_err("bad URL");
+            assert!(!err.to_string().contains("s3cret"), "{err}");
+        }
     }
 
     #[test]
