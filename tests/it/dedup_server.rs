@@ -258,15 +258,22 @@ async fn redis_down_process_handles_anyway() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn crashed_replica_claim_expires_and_the_redelivery_runs() {
-    let Some(url) = shared_redis().await else {
-        return;
-    };
-    let dedup = redis_config(&url, 500);
+/// A replica process: the binary with Redis dedup under `dedup`'s prefix and
+/// a webhook handler whose backend answers after `delay`.
+async fn webhook_replica_process(
+    url: &str,
+    dedup: &DedupConfig,
+    delay: Duration,
+    deadline_ms: u64,
+) -> (
+    MockServer,
+    tokio::process::Child,
+    std::net::SocketAddr,
+    tempfile::TempDir,
+) {
     let backend = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(120)))
+        .respond_with(ResponseTemplate::new(200).set_delay(delay))
         .mount(&backend)
         .await;
     let config = format!(
@@ -281,7 +288,7 @@ redis_url = "{url}"
 key_prefix = "{prefix}"
 [handler]
 kind = "webhook"
-deadline_ms = 1000
+deadline_ms = {deadline_ms}
 [handler.webhook]
 url = "{hook}/hook"
 [log]
@@ -290,7 +297,18 @@ format = "json"
         prefix = dedup.key_prefix,
         hook = backend.uri()
     );
-    let (mut doomed, addr, _dir) = start_serve(&config).await;
+    let (child, addr, dir) = start_serve(&config).await;
+    (backend, child, addr, dir)
+}
+
+#[tokio::test]
+async fn crashed_replica_claim_expires_and_the_redelivery_runs() {
+    let Some(url) = shared_redis().await else {
+        return;
+    };
+    let dedup = redis_config(&url, 500);
+    let (backend, mut doomed, addr, _dir) =
+        webhook_replica_process(&url, &dedup, Duration::from_secs(120), 1000).await;
     let body = message_body(&unique("crash"), json!({}));
     let in_flight = {
         let body = body.clone();
@@ -339,32 +357,8 @@ async fn sigterm_mid_handler_finishes_the_claim_before_exit() {
         return;
     };
     let dedup = redis_config(&url, 500);
-    let backend = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(800)))
-        .mount(&backend)
-        .await;
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-[verification]
-enabled = false
-[dedup]
-backend = "redis"
-redis_url = "{url}"
-key_prefix = "{prefix}"
-[handler]
-kind = "webhook"
-[handler.webhook]
-url = "{hook}/hook"
-[log]
-format = "json"
-"#,
-        prefix = dedup.key_prefix,
-        hook = backend.uri()
-    );
-    let (mut child, addr, _dir) = start_serve(&config).await;
+    let (backend, mut child, addr, _dir) =
+        webhook_replica_process(&url, &dedup, Duration::from_millis(800), 7000).await;
     let body = message_body(&unique("drain"), json!({}));
     let in_flight = {
         let body = body.clone();
