@@ -16,6 +16,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
+use crate::verify::CertStoreStats;
+
 /// Labels of `alexa_endpoint_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -84,7 +86,7 @@ impl DedupOutcome {
 }
 
 /// Reads the cert cache counters at scrape time.
-pub type CertFiguresSource = Arc<dyn Fn() -> CertCacheFigures + Send + Sync>;
+pub type CertFiguresSource = Arc<dyn Fn() -> CertStoreStats + Send + Sync>;
 
 /// Exposes the cert cache's own atomic counters as Prometheus counters.
 struct CertCacheCollector(CertFiguresSource);
@@ -122,19 +124,6 @@ impl Collector for CertCacheCollector {
         }
         Ok(())
     }
-}
-
-/// Counters of the cert chain cache, read at scrape time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CertCacheFigures {
-    /// Requests served from the cache.
-    pub hits: u64,
-    /// Requests that found no cached chain.
-    pub misses: u64,
-    /// Chain downloads.
-    pub downloads: u64,
-    /// Failed chain downloads.
-    pub download_errors: u64,
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {

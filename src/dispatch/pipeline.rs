@@ -28,7 +28,7 @@ use crate::dispatch::skill::{Call, Route};
 use crate::dispatch::{RequestContext, Skill};
 use crate::envelope::{self, Request, RequestEnvelope};
 use crate::error::EndpointError;
-use crate::metrics::{CertCacheFigures, CertFiguresSource, DedupOutcome, Metrics};
+use crate::metrics::{CertFiguresSource, DedupOutcome, Metrics};
 use crate::verify::Verifier;
 
 /// Extra lifetime of a dedup claim beyond the handler deadline, so that a
@@ -103,17 +103,11 @@ impl Endpoint {
         dedup: Arc<dyn DedupStore>,
     ) -> Result<Self, StartupError> {
         config.validate()?;
-        let metrics = Metrics::new(verifier.clone().map(|v| -> CertFiguresSource {
-            Arc::new(move || {
-                let s = v.cert_stats();
-                CertCacheFigures {
-                    hits: s.hits,
-                    misses: s.misses,
-                    downloads: s.downloads,
-                    download_errors: s.download_errors,
-                }
-            })
-        }));
+        let metrics = Metrics::new(
+            verifier
+                .clone()
+                .map(|v| -> CertFiguresSource { Arc::new(move || v.cert_stats()) }),
+        );
         let api = AlexaApi::new(&config.alexa_api)?.with_observer({
             let metrics = metrics.clone();
             Arc::new(move |api, status| metrics.api_call(api, status))
@@ -375,7 +369,8 @@ fn ack_bytes() -> Bytes {
 }
 
 impl Handled {
-    fn rejected(envelope: Option<&RequestEnvelope>, error: EndpointError) -> Self {
+    /// A request answered with `error` before (or without) reaching a handler.
+    pub(crate) fn rejected(envelope: Option<&RequestEnvelope>, error: EndpointError) -> Self {
         Self {
             request_type: envelope.map(|e| e.request.request_type().to_owned()),
             request_id: envelope.map(|e| e.request.request_id().to_owned()),

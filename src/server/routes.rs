@@ -65,12 +65,7 @@ async fn alexa(
             } else {
                 EndpointError::BodyUnreadable
             };
-            Handled {
-                request_type: None,
-                request_id: None,
-                outcome: error.reason(),
-                result: Err(error),
-            }
+            Handled::rejected(None, error)
         }
     };
     let elapsed = started.elapsed();
