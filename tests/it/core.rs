@@ -51,17 +51,7 @@ async fn seed_payload_is_acknowledged_after_the_handler_saw_it() {
 async fn no_response_byte_before_the_handler_finished() {
     let entered = Arc::new(Notify::new());
     let release = Arc::new(Notify::new());
-    let (e, r) = (entered.clone(), release.clone());
-    let skill = Skill::builder()
-        .on_message(move |_ctx, _msg| {
-            let (e, r) = (e.clone(), r.clone());
-            async move {
-                e.notify_one();
-                r.notified().await;
-                Ok(Response::ack())
-            }
-        })
-        .build();
+    let skill = blocking_skill(&entered, &release);
     let app = spawn_app(skill, test_config()).await;
     let body = seed_payload();
     let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
@@ -300,17 +290,7 @@ async fn health_and_readiness() {
 async fn in_flight_request_is_acknowledged_during_shutdown() {
     let entered = Arc::new(Notify::new());
     let release = Arc::new(Notify::new());
-    let (e, r) = (entered.clone(), release.clone());
-    let skill = Skill::builder()
-        .on_message(move |_ctx, _msg| {
-            let (e, r) = (e.clone(), r.clone());
-            async move {
-                e.notify_one();
-                r.notified().await;
-                Ok(Response::ack())
-            }
-        })
-        .build();
+    let skill = blocking_skill(&entered, &release);
     let mut app = spawn_app(skill, test_config()).await;
     let url = app.url("/");
     let in_flight = tokio::spawn(async move {

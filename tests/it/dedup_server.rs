@@ -14,20 +14,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::helpers::*;
 use crate::support::redis::{redis_config, shared_redis, RedisServer};
 
-/// A skill whose message handler counts runs and takes `delay`.
-fn counting_skill(runs: &Runs, delay: Duration) -> Skill {
-    let r = runs.clone();
-    Skill::builder()
-        .on_message(move |_ctx, _msg| {
-            r.inc();
-            async move {
-                tokio::time::sleep(delay).await;
-                Ok(Response::ack())
-            }
-        })
-        .build()
-}
-
 fn config_with(dedup: Option<DedupConfig>) -> Config {
     let mut cfg = test_config();
     if let Some(d) = dedup {

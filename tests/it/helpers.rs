@@ -191,20 +191,6 @@ pub fn init_logs() {
     });
 }
 
-/// Poll `cond` until it holds or `within` elapses.
-pub async fn wait_until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if cond() {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 pub const BIN: &str = env!("CARGO_BIN_EXE_alexa-endpoint");
 
 pub fn command() -> Command {
@@ -296,4 +282,36 @@ pub async fn wait_for_requests(server: &wiremock::MockServer, n: usize, within: 
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// A skill whose message handler counts its runs, then takes `delay`.
+pub fn counting_skill(runs: &Runs, delay: Duration) -> Skill {
+    let r = runs.clone();
+    Skill::builder()
+        .on_message(move |_ctx, _msg| {
+            r.inc();
+            async move {
+                tokio::time::sleep(delay).await;
+                Ok(alexa_endpoint::Response::ack())
+            }
+        })
+        .build()
+}
+
+/// A skill whose message handler signals `entered`, then waits for `release`.
+pub fn blocking_skill(
+    entered: &Arc<tokio::sync::Notify>,
+    release: &Arc<tokio::sync::Notify>,
+) -> Skill {
+    let (e, r) = (entered.clone(), release.clone());
+    Skill::builder()
+        .on_message(move |_ctx, _msg| {
+            let (e, r) = (e.clone(), r.clone());
+            async move {
+                e.notify_one();
+                r.notified().await;
+                Ok(alexa_endpoint::Response::ack())
+            }
+        })
+        .build()
 }

@@ -8,7 +8,7 @@ use alexa_endpoint::config::Config;
 use alexa_endpoint::dedup;
 use alexa_endpoint::dev::{refresh_timestamp, sign_body, TestPki};
 use alexa_endpoint::verify::Verifier;
-use alexa_endpoint::{Endpoint, Response, Server, Skill};
+use alexa_endpoint::{Endpoint, Server};
 use serde_json::json;
 use time::{Duration as TimeDelta, OffsetDateTime};
 
@@ -35,13 +35,7 @@ async fn verifying_app(tweak: impl FnOnce(&mut Config)) -> VerifyingApp {
         BTreeMap::from([(CERT_URL.to_owned(), chain.path().to_owned())]);
     tweak(&mut cfg);
     let runs = Runs::default();
-    let r = runs.clone();
-    let skill = Skill::builder()
-        .on_message(move |_ctx, _msg| {
-            r.inc();
-            async { Ok(Response::ack()) }
-        })
-        .build();
+    let skill = counting_skill(&runs, std::time::Duration::ZERO);
     VerifyingApp {
         app: spawn_app(skill, cfg).await,
         runs,
@@ -234,13 +228,7 @@ async fn a_failed_cert_download_is_503_and_runs_nothing() {
     let source = CountingSource::with(PKI.chain_pem().to_owned(), 1, std::time::Duration::ZERO);
     let verifier = Verifier::with_source(&cfg.verification, source.clone()).unwrap();
     let runs = Runs::default();
-    let r = runs.clone();
-    let skill = Skill::builder()
-        .on_message(move |_ctx, _msg| {
-            r.inc();
-            async { Ok(Response::ack()) }
-        })
-        .build();
+    let skill = counting_skill(&runs, std::time::Duration::ZERO);
     let endpoint = Endpoint::with_parts(
         skill,
         &cfg,
