@@ -16,6 +16,9 @@ pub enum ApiError {
     /// `apiEndpoint` is not in `alexa_api.allowed_endpoints`: nothing was sent.
     #[error("apiEndpoint {0:?} is not in alexa_api.allowed_endpoints; the token was not sent")]
     EndpointNotAllowed(String),
+    /// The request carried no `context.System.apiEndpoint`: nothing was sent.
+    #[error("the request carries no apiEndpoint")]
+    NoEndpoint,
     /// The request carried no (or an empty) `apiAccessToken`.
     #[error("the request carries no apiAccessToken")]
     NoToken,

@@ -83,11 +83,9 @@ impl RequestContext {
 
     /// A List Management client with this request's `apiEndpoint` and
     /// `apiAccessToken`. Fails, sending nothing, when the endpoint is not in
-    /// `alexa_api.allowed_endpoints` or the request carries no token.
+    /// `alexa_api.allowed_endpoints` or the request carries no endpoint or token.
     pub fn lists(&self) -> Result<ListsClient, ApiError> {
-        let endpoint = self
-            .api_endpoint()
-            .ok_or_else(|| ApiError::EndpointNotAllowed(String::new()))?;
+        let endpoint = self.api_endpoint().ok_or(ApiError::NoEndpoint)?;
         let token = self.api_access_token().ok_or(ApiError::NoToken)?;
         self.api.lists(endpoint, token.clone())
     }
