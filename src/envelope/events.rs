@@ -40,14 +40,7 @@ pub struct SkillEventRequest {
     pub event_publishing_time: Option<OffsetDateTime>,
 }
 
-impl RequestBody for SkillEventRequest {
-    fn set_kind(&mut self, kind: RequestKind) {
-        self.kind = kind;
-    }
-    fn stored_kind(&self) -> RequestKind {
-        self.kind
-    }
-}
+impl RequestBody for SkillEventRequest {}
 
 impl fmt::Debug for SkillEventRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -90,11 +83,4 @@ pub struct ListEventRequest {
     pub event_publishing_time: Option<OffsetDateTime>,
 }
 
-impl RequestBody for ListEventRequest {
-    fn set_kind(&mut self, kind: RequestKind) {
-        self.kind = kind;
-    }
-    fn stored_kind(&self) -> RequestKind {
-        self.kind
-    }
-}
+impl RequestBody for ListEventRequest {}

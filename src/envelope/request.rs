@@ -284,3 +284,107 @@ struct CommonFields {
     #[serde(default)]
     locale: Option<String>,
 }
+
+#[cfg(test)]
+#[allow(dead_code)] // the test table generates more than the test reads
+mod tests {
+    use serde::Deserialize;
+    use serde_json::{json, Value};
+    use time::OffsetDateTime;
+
+    use super::super::de::rfc3339;
+    use super::super::error::ParseError;
+    use super::super::request_kind::{request_types, Decode, RequestBody};
+
+    /// The whole of adding a request type: the struct ...
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct NewThingRequest {
+        /// `requestId`.
+        pub request_id: String,
+        /// `timestamp`.
+        #[serde(deserialize_with = "rfc3339")]
+        pub timestamp: OffsetDateTime,
+        /// `locale`.
+        #[serde(default)]
+        pub locale: Option<String>,
+        /// Its own field.
+        pub thing: String,
+    }
+    impl RequestBody for NewThingRequest {}
+
+    // ... and its row (next to an existing one, to show they coexist).
+    request_types! {
+        /// `LaunchRequest`
+        Launch(super::LaunchRequest) {
+            /// `LaunchRequest`
+            Launch = "LaunchRequest",
+        } answer: true, late: false;
+        /// `Alexa.NewThing`
+        NewThing(NewThingRequest) {
+            /// `Alexa.NewThing`
+            NewThing = "Alexa.NewThing",
+        } answer: false, late: true;
+    }
+
+    struct Json;
+    impl Decode for Json {
+        fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError> {
+            serde_json::from_value(value).map_err(|e| {
+                ParseError::new(super::super::ParseErrorKind::InvalidField, "", e.to_string())
+            })
+        }
+        fn decode_ref<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, ParseError> {
+            T::deserialize(value).map_err(|e| {
+                ParseError::new(super::super::ParseErrorKind::InvalidField, "", e.to_string())
+            })
+        }
+    }
+
+    #[test]
+    fn adding_a_request_type_is_one_row_and_one_struct() {
+        let kind = RequestKind::from_wire("Alexa.NewThing");
+        assert_eq!(kind, RequestKind::NewThing);
+        assert_eq!(kind.as_str(), "Alexa.NewThing");
+        assert_eq!(RequestKind::ALL, &[RequestKind::Launch, RequestKind::NewThing]);
+        assert!(!kind.needs_answer());
+        let configured = std::time::Duration::from_secs(150);
+        assert_eq!(
+            kind.timestamp_tolerance(configured),
+            crate::envelope::LATE_TOLERANCE
+        );
+        assert_eq!(
+            RequestKind::Launch.timestamp_tolerance(configured),
+            configured
+        );
+
+        let value = json!({"type": "Alexa.NewThing", "requestId": "r-9",
+            "timestamp": "2022-10-03T16:20:50Z", "locale": "de-DE", "thing": "x"});
+        let request = Request::decode::<Json>(kind, "", value).expect("parses");
+        let Request::NewThing(r) = &request else {
+            panic!("{request:?}")
+        };
+        assert_eq!(r.thing, "x");
+        assert_eq!(request.kind(), RequestKind::NewThing);
+        assert_eq!(request.request_id(), "r-9");
+        assert_eq!(request.locale(), Some("de-DE"));
+
+        let other = json!({"type": "Alexa.Other", "requestId": "r-10",
+            "timestamp": "2022-10-03T16:20:50Z"});
+        let request = Request::decode::<Json>(RequestKind::Unknown, "Alexa.Other", other)
+            .expect("unknown types parse");
+        assert_eq!(request.kind(), RequestKind::Unknown);
+        assert_eq!(request.request_id(), "r-10");
+    }
+
+    #[test]
+    fn family_rows_keep_the_kind_from_type() {
+        let value = json!({"type": "AlexaSkillEvent.SkillEnabled", "requestId": "r",
+            "timestamp": "2022-10-03T16:20:50Z"});
+        let kind = super::RequestKind::from_wire("AlexaSkillEvent.SkillEnabled");
+        let request = super::Request::decode::<Json>(kind, "", value).expect("parses");
+        assert_eq!(request.kind(), super::RequestKind::SkillEnabled);
+        assert_eq!(request.request_type(), "AlexaSkillEvent.SkillEnabled");
+        assert!(kind.is_delivered_late());
+    }
+}
