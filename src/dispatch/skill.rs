@@ -56,6 +56,8 @@ pub(crate) type Call = Box<dyn FnOnce() -> BoxFuture<'static, HandlerResult> + S
 
 /// Bind `request` to `handler` (moved in, not copied), or hand both back
 /// when there is no handler.
+// The large `Err` is moved once per request and never stored.
+#[allow(clippy::result_large_err)]
 fn bind<R: Send + 'static>(
     handler: Option<&Arc<dyn Handler<R>>>,
     ctx: RequestContext,

@@ -331,12 +331,20 @@ mod tests {
     impl Decode for Json {
         fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError> {
             serde_json::from_value(value).map_err(|e| {
-                ParseError::new(super::super::ParseErrorKind::InvalidField, "", e.to_string())
+                ParseError::new(
+                    super::super::ParseErrorKind::InvalidField,
+                    "",
+                    e.to_string(),
+                )
             })
         }
         fn decode_ref<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, ParseError> {
             T::deserialize(value).map_err(|e| {
-                ParseError::new(super::super::ParseErrorKind::InvalidField, "", e.to_string())
+                ParseError::new(
+                    super::super::ParseErrorKind::InvalidField,
+                    "",
+                    e.to_string(),
+                )
             })
         }
     }
@@ -346,7 +354,10 @@ mod tests {
         let kind = RequestKind::from_wire("Alexa.NewThing");
         assert_eq!(kind, RequestKind::NewThing);
         assert_eq!(kind.as_str(), "Alexa.NewThing");
-        assert_eq!(RequestKind::ALL, &[RequestKind::Launch, RequestKind::NewThing]);
+        assert_eq!(
+            RequestKind::ALL,
+            &[RequestKind::Launch, RequestKind::NewThing]
+        );
         assert!(!kind.needs_answer());
         let configured = std::time::Duration::from_secs(150);
         assert_eq!(

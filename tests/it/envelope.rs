@@ -61,6 +61,10 @@ fn with_request(request: Value) -> Vec<u8> {
 fn every_sample_parses_to_its_request_type() {
     let table = [
         ("message-received.json", "Messaging.MessageReceived"),
+        (
+            "message-received-with-skill-id.json",
+            "Messaging.MessageReceived",
+        ),
         ("launch-request.json", "LaunchRequest"),
         ("intent-request.json", "IntentRequest"),
         ("session-ended-request.json", "SessionEndedRequest"),

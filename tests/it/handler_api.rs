@@ -131,9 +131,7 @@ async fn question_mark_on_a_permanent_api_error_answers_500() {
         message: "no list permission".into(),
     };
     let app = spawn_app(failing_with(forbidden, &runs), test_config()).await;
-    let res = app
-        .post(message_body(&unique("api-500"), json!({})))
-        .await;
+    let res = app.post(message_body(&unique("api-500"), json!({}))).await;
     assert_eq!(res.status(), 500);
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["error"], "handler_error");
@@ -152,7 +150,10 @@ struct Counter {
     name: &'static str,
 }
 
-async fn count_message(ctx: RequestContext<Counter>, _msg: MessageReceivedRequest) -> HandlerResult {
+async fn count_message(
+    ctx: RequestContext<Counter>,
+    _msg: MessageReceivedRequest,
+) -> HandlerResult {
     ctx.state().seen.fetch_add(1, Ordering::SeqCst);
     Ok(Response::ack())
 }
@@ -285,11 +286,14 @@ async fn requests_with_an_empty_user_are_handled_through_the_server() {
             assert_eq!(ctx.user_id(), None);
             async { Ok(Response::ack()) }
         })
-        .on_intent("OrderPizzaIntent", move |ctx: RequestContext, _r: IntentRequest| {
-            b.inc();
-            assert_eq!(ctx.user_id(), None);
-            async { Ok(Response::builder().speak("ok").build()) }
-        })
+        .on_intent(
+            "OrderPizzaIntent",
+            move |ctx: RequestContext, _r: IntentRequest| {
+                b.inc();
+                assert_eq!(ctx.user_id(), None);
+                async { Ok(Response::builder().speak("ok").build()) }
+            },
+        )
         .on_message(move |ctx: RequestContext, _m: MessageReceivedRequest| {
             c.inc();
             assert_eq!(ctx.user_id(), None);
@@ -338,6 +342,9 @@ async fn every_kind_in_the_table_is_parsed_routed_and_labelled() {
         assert_eq!(metric(&app, &series).await, Some(1.0), "{series}");
         assert_eq!(RequestKind::from_wire(kind.as_str()), *kind);
     }
-    assert_eq!(RequestKind::from_wire("Alexa.Presentation.APL.UserEvent"), RequestKind::Unknown);
+    assert_eq!(
+        RequestKind::from_wire("Alexa.Presentation.APL.UserEvent"),
+        RequestKind::Unknown
+    );
     app.stop().await;
 }
