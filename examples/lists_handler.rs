@@ -14,7 +14,7 @@ async fn on_message(ctx: RequestContext, msg: MessageReceivedRequest) -> Handler
     let Some(item) = msg.message.get("item").and_then(|v| v.as_str()) else {
         // Not for us, and no re-delivery will change that: acknowledge,
         // logged at error and counted, so that Alexa stops retrying.
-        return Ok(ctx.reject_message("message has no \"item\" string"));
+        return Ok(Response::reject_message("message has no \"item\" string"));
     };
     // Refuses (sending nothing) an apiEndpoint outside alexa_api.allowed_endpoints.
     let lists = ctx.lists()?;

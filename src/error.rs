@@ -1,5 +1,5 @@
 //! The one place where everything that can go wrong with a request becomes an
-//! HTTP answer to Alexa (DESIGN's status table).
+//! HTTP answer to Alexa (README's status table).
 //!
 //! Internal causes are logged once, where the answer is written
 //! ([`crate::server`]); the JSON body carries only a machine-readable reason
@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::dedup::StoreError;
-use crate::dispatch::HandlerError;
-use crate::envelope::{ParseError, ResponseTooLarge};
+use crate::dispatch::{HandlerError, Outcome};
+use crate::envelope::{ParseError, RequestKind, ResponseTooLarge};
 use crate::verify::VerifyError;
 
 /// Every non-200 answer of the endpoint.
@@ -46,7 +46,7 @@ pub enum EndpointError {
     DeadlineExceeded,
     /// No handler is registered for a request type that needs one.
     #[error("no handler registered for {0}")]
-    NoHandler(String),
+    NoHandler(RequestKind),
     /// The handler's response exceeds Alexa's 24 KB limit.
     #[error("{0}")]
     ResponseTooLarge(#[from] ResponseTooLarge),
@@ -83,26 +83,31 @@ impl EndpointError {
         }
     }
 
-    /// Machine-readable reason: the `error` field of the body, a log field and
-    /// a metrics label.
-    pub fn reason(&self) -> &'static str {
+    /// What became of the request; its label is [`EndpointError::reason`].
+    pub fn outcome(&self) -> Outcome {
         match self {
-            EndpointError::Verify(e) => e.reason(),
-            EndpointError::Parse(e) => e.reason(),
-            EndpointError::BodyTooLarge => "body_too_large",
-            EndpointError::BodyUnreadable => "body_unreadable",
-            EndpointError::InProgress => "in_progress",
-            EndpointError::DedupStore(_) => "dedup_store_unavailable",
-            EndpointError::Handler(e) if e.is_transient() => "handler_unavailable",
-            EndpointError::Handler(_) => "handler_error",
-            EndpointError::HandlerPanicked => "handler_panicked",
-            EndpointError::DeadlineExceeded => "handler_deadline_exceeded",
-            EndpointError::NoHandler(_) => "no_handler",
-            EndpointError::ResponseTooLarge(_) => "response_too_large",
-            EndpointError::ShuttingDown => "shutting_down",
-            EndpointError::NotFound => "not_found",
-            EndpointError::MethodNotAllowed => "method_not_allowed",
+            EndpointError::Verify(e) => Outcome::Unverified(e.reason()),
+            EndpointError::Parse(e) => Outcome::Invalid(e.kind()),
+            EndpointError::BodyTooLarge => Outcome::BodyTooLarge,
+            EndpointError::BodyUnreadable => Outcome::BodyUnreadable,
+            EndpointError::InProgress => Outcome::InProgress,
+            EndpointError::DedupStore(_) => Outcome::DedupStoreUnavailable,
+            EndpointError::Handler(e) if e.is_transient() => Outcome::HandlerUnavailable,
+            EndpointError::Handler(_) => Outcome::HandlerError,
+            EndpointError::HandlerPanicked => Outcome::HandlerPanicked,
+            EndpointError::DeadlineExceeded => Outcome::HandlerDeadlineExceeded,
+            EndpointError::NoHandler(_) => Outcome::NoHandler,
+            EndpointError::ResponseTooLarge(_) => Outcome::ResponseTooLarge,
+            EndpointError::ShuttingDown => Outcome::ShuttingDown,
+            EndpointError::NotFound => Outcome::NotFound,
+            EndpointError::MethodNotAllowed => Outcome::MethodNotAllowed,
         }
+    }
+
+    /// Machine-readable reason: the `error` field of the body, the access
+    /// log's `outcome` and a metrics label ([`Outcome::as_str`]).
+    pub fn reason(&self) -> &'static str {
+        self.outcome().as_str()
     }
 
     /// The message shown to the caller. Handler errors are the user's code:

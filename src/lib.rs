@@ -36,7 +36,7 @@ pub mod verify;
 
 pub use config::Config;
 pub use dispatch::{
-    Endpoint, Handler, HandlerError, HandlerResult, RequestContext, Skill, SkillBuilder,
+    Endpoint, Handler, HandlerError, HandlerResult, Outcome, RequestContext, Skill, SkillBuilder,
 };
 pub use envelope::{Request, RequestEnvelope, Response};
 pub use error::EndpointError;

@@ -1,8 +1,10 @@
 //! Prometheus metrics, one registry per endpoint instance (so parallel test
 //! servers never share counters), served at `GET /metrics`.
 //!
-//! Label values are `&'static str` from closed sets: an attacker cannot grow
-//! the number of series by sending new request types.
+//! Label values are `&'static str` from closed sets: request types are
+//! [`RequestKind::as_str`] (`other` for any unknown type, `none` before one
+//! was parsed), outcomes [`Outcome::as_str`]; an attacker cannot grow the
+//! number of series by sending new request types.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
+use crate::dispatch::Outcome;
+use crate::envelope::RequestKind;
 use crate::verify::CertStoreStats;
 
 /// Labels of `alexa_endpoint_requests_total`.
@@ -59,30 +63,6 @@ pub struct Metrics {
     api_calls: Family<ApiLabels, Counter>,
     acknowledged: Counter,
     unprocessable: Counter,
-}
-
-/// Where a dedup claim ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DedupOutcome {
-    /// First delivery: the handler runs.
-    New,
-    /// Handled before: acknowledged without running.
-    Duplicate,
-    /// Being handled elsewhere: 409.
-    InProgress,
-    /// Store unreachable.
-    StoreError,
-}
-
-impl DedupOutcome {
-    fn label(self) -> &'static str {
-        match self {
-            DedupOutcome::New => "new",
-            DedupOutcome::Duplicate => "duplicate",
-            DedupOutcome::InProgress => "in_progress",
-            DedupOutcome::StoreError => "store_error",
-        }
-    }
 }
 
 /// Reads the cert cache counters at scrape time.
@@ -160,7 +140,7 @@ impl Metrics {
         let dedup_outcomes = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "dedup_outcomes",
-            "Messaging.MessageReceived dedup claims, by outcome",
+            "Messaging.MessageReceived requests that went through the dedup guard, by outcome",
             dedup_outcomes.clone(),
         );
         let handler_duration = Histogram::new(latency_buckets());
@@ -172,7 +152,8 @@ impl Metrics {
         let handler_errors = Family::<KindLabel, Counter>::default();
         registry.register(
             "handler_errors",
-            "Handler failures, by kind (error, unavailable, panic, deadline, response_too_large)",
+            "Handler failures, by outcome (handler_error, handler_unavailable, handler_panicked, \
+             handler_deadline_exceeded, response_too_large)",
             handler_errors.clone(),
         );
         let api_calls = Family::<ApiLabels, Counter>::default();
@@ -212,11 +193,11 @@ impl Metrics {
         })
     }
 
-    /// Count one answered request.
-    pub fn request(&self, request_type: &str, status: u16, elapsed: Duration) {
+    /// Count one answered request (`kind` is `None` when none was parsed).
+    pub fn request(&self, kind: Option<RequestKind>, status: u16, elapsed: Duration) {
         self.requests
             .get_or_create(&RequestLabels {
-                request_type: known_request_type(request_type),
+                request_type: kind.map_or("none", RequestKind::as_str),
                 status,
             })
             .inc();
@@ -230,11 +211,11 @@ impl Metrics {
             .inc();
     }
 
-    /// Count a dedup outcome.
-    pub fn dedup(&self, outcome: DedupOutcome) {
+    /// Count the outcome of a request that went through the dedup guard.
+    pub fn dedup(&self, outcome: Outcome) {
         self.dedup_outcomes
             .get_or_create(&OutcomeLabel {
-                outcome: outcome.label(),
+                outcome: outcome.as_str(),
             })
             .inc();
     }
@@ -245,8 +226,12 @@ impl Metrics {
     }
 
     /// Count a handler failure.
-    pub fn handler_error(&self, kind: &'static str) {
-        self.handler_errors.get_or_create(&KindLabel { kind }).inc();
+    pub fn handler_error(&self, outcome: Outcome) {
+        self.handler_errors
+            .get_or_create(&KindLabel {
+                kind: outcome.as_str(),
+            })
+            .inc();
     }
 
     /// Count an Alexa API call.
@@ -274,33 +259,4 @@ impl Metrics {
         }
         out
     }
-}
-
-/// Map a wire request type to a label from a closed set.
-fn known_request_type(t: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "Messaging.MessageReceived",
-        "LaunchRequest",
-        "IntentRequest",
-        "SessionEndedRequest",
-        "CanFulfillIntentRequest",
-        "AlexaSkillEvent.SkillEnabled",
-        "AlexaSkillEvent.SkillDisabled",
-        "AlexaSkillEvent.SkillPermissionAccepted",
-        "AlexaSkillEvent.SkillPermissionChanged",
-        "AlexaSkillEvent.SkillAccountLinked",
-        "AlexaHouseholdListEvent.ItemsCreated",
-        "AlexaHouseholdListEvent.ItemsUpdated",
-        "AlexaHouseholdListEvent.ItemsDeleted",
-        "AlexaHouseholdListEvent.ListCreated",
-        "AlexaHouseholdListEvent.ListUpdated",
-        "AlexaHouseholdListEvent.ListDeleted",
-        "System.ExceptionEncountered",
-        "Connections.Response",
-    ];
-    KNOWN
-        .iter()
-        .find(|k| **k == t)
-        .copied()
-        .unwrap_or(if t.is_empty() { "none" } else { "other" })
 }

@@ -1,5 +1,5 @@
 //! [`RequestContext`]: what a handler knows about the request beyond its
-//! typed body, and the Alexa API clients it may use.
+//! typed body, the skill's shared state, and the Alexa API clients it may use.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,77 +8,130 @@ use secrecy::SecretString;
 use time::OffsetDateTime;
 
 use crate::api::{AlexaApi, ApiError, ListsClient};
-use crate::envelope::{RequestEnvelope, Response};
-use crate::metrics::Metrics;
+use crate::envelope::{EnvelopeInfo, Request, RequestEnvelope, RequestKind};
 
-/// Per-request context handed to every handler. Cheap to clone.
+/// Per-request context handed to every handler, with the skill's shared
+/// state `S` (see [`SkillBuilder::with_state`](crate::SkillBuilder::with_state)).
+/// Cheap to clone when `S` is.
 ///
 /// `Debug` shows ids only: the tokens never reach a log through it.
 #[derive(Clone)]
-pub struct RequestContext {
-    envelope: Arc<RequestEnvelope>,
+pub struct RequestContext<S = ()> {
+    shared: Arc<Shared>,
+    state: S,
+}
+
+struct Shared {
+    info: EnvelopeInfo,
+    kind: RequestKind,
+    /// The wire type of an unknown request (a known one is `kind.as_str()`).
+    unknown_type: Option<String>,
+    request_id: String,
+    timestamp: OffsetDateTime,
+    locale: Option<String>,
     api: AlexaApi,
-    metrics: Arc<Metrics>,
 }
 
 impl RequestContext {
-    /// Build a context (the dispatcher does this; public for handler tests).
-    pub fn new(envelope: Arc<RequestEnvelope>, api: AlexaApi, metrics: Arc<Metrics>) -> Self {
-        Self {
-            envelope,
+    /// Split a parsed envelope into the context and the typed request, which
+    /// is then moved into the handler (the dispatcher does this; public for
+    /// handler tests).
+    pub fn new(envelope: RequestEnvelope, api: AlexaApi) -> (Self, Request) {
+        let (info, request) = envelope.into_parts();
+        let unknown_type = match &request {
+            Request::Unknown(r) => Some(r.request_type.clone()),
+            _ => None,
+        };
+        let shared = Shared {
+            info,
+            kind: request.kind(),
+            unknown_type,
+            request_id: request.request_id().to_owned(),
+            timestamp: request.timestamp(),
+            locale: request.locale().map(str::to_owned),
             api,
-            metrics,
+        };
+        let ctx = Self {
+            shared: Arc::new(shared),
+            state: (),
+        };
+        (ctx, request)
+    }
+}
+
+impl<S> RequestContext<S> {
+    /// The same context with another shared state.
+    pub fn with_state<T>(self, state: T) -> RequestContext<T> {
+        RequestContext {
+            shared: self.shared,
+            state,
         }
+    }
+
+    /// The skill's shared state, as given to
+    /// [`SkillBuilder::with_state`](crate::SkillBuilder::with_state).
+    pub fn state(&self) -> &S {
+        &self.state
     }
 
     /// `request.requestId`: unique per message, stable across re-deliveries.
     pub fn request_id(&self) -> &str {
-        self.envelope.request.request_id()
+        &self.shared.request_id
     }
 
     /// `request.timestamp`.
     pub fn timestamp(&self) -> OffsetDateTime {
-        self.envelope.request.timestamp()
+        self.shared.timestamp
+    }
+
+    /// The request's kind.
+    pub fn kind(&self) -> RequestKind {
+        self.shared.kind
     }
 
     /// `request.type` as sent by Alexa.
     pub fn request_type(&self) -> &str {
-        self.envelope.request.request_type()
+        self.shared
+            .unknown_type
+            .as_deref()
+            .unwrap_or(self.shared.kind.as_str())
     }
 
-    /// `context.System.user.userId` (else the session's).
+    /// `context.System.user.userId` (else the session's); `None` when Alexa
+    /// sent no user or an empty one.
     pub fn user_id(&self) -> Option<&str> {
-        self.envelope.user_id()
+        self.shared.info.user_id()
     }
 
     /// The skill id (`applicationId`) the request is for.
     pub fn skill_id(&self) -> Option<&str> {
-        self.envelope.skill_id()
+        self.shared.info.skill_id()
     }
 
     /// `request.locale`, e.g. `en-US`.
     pub fn locale(&self) -> Option<&str> {
-        self.envelope.request.locale()
+        self.shared.locale.as_deref()
     }
 
     /// `context.System.apiEndpoint`: the base URL of Alexa's APIs for this user.
     pub fn api_endpoint(&self) -> Option<&str> {
-        self.envelope.api_endpoint()
+        self.shared.info.api_endpoint()
     }
 
     /// `context.System.apiAccessToken`: valid for 60 minutes, do not persist.
     pub fn api_access_token(&self) -> Option<&SecretString> {
-        self.envelope.api_access_token()
+        self.shared.info.api_access_token()
     }
 
     /// The account-linking `accessToken`, if the user linked an account.
     pub fn access_token(&self) -> Option<&SecretString> {
-        self.envelope.access_token()
+        self.shared.info.access_token()
     }
 
-    /// The whole request envelope.
-    pub fn envelope(&self) -> &RequestEnvelope {
-        &self.envelope
+    /// The envelope without its typed request (which the handler received):
+    /// `version`, `session`, `context`.
+    pub fn envelope(&self) -> &EnvelopeInfo {
+        &self.shared.info
     }
 
     /// A List Management client with this request's `apiEndpoint` and
@@ -87,31 +140,16 @@ impl RequestContext {
     pub fn lists(&self) -> Result<ListsClient, ApiError> {
         let endpoint = self.api_endpoint().ok_or(ApiError::NoEndpoint)?;
         let token = self.api_access_token().ok_or(ApiError::NoToken)?;
-        self.api.lists(endpoint, token.clone())
-    }
-
-    /// Acknowledge a message that can never be processed (wrong shape,
-    /// unknown target...), so that Alexa stops re-delivering it: logs
-    /// `reason` at error with the requestId, counts it in
-    /// `alexa_endpoint_messages_unprocessable_total`, returns the ack.
-    /// `reason` must not contain a token.
-    pub fn reject_message(&self, reason: &str) -> Response {
-        tracing::error!(
-            request_id = self.request_id(),
-            reason,
-            "message can never be processed: acknowledged so that Alexa stops re-delivering it"
-        );
-        self.metrics.unprocessable();
-        Response::ack()
+        self.shared.api.lists(endpoint, token.clone())
     }
 
     /// The shared Alexa API state (HTTP client, endpoint allowlist).
     pub fn api(&self) -> &AlexaApi {
-        &self.api
+        &self.shared.api
     }
 }
 
-impl fmt::Debug for RequestContext {
+impl<S> fmt::Debug for RequestContext<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestContext")
             .field("request_type", &self.request_type())

@@ -6,6 +6,7 @@ use std::future::Future;
 
 use futures_util::future::BoxFuture;
 
+use crate::api::ApiError;
 use crate::dispatch::RequestContext;
 use crate::envelope::Response;
 
@@ -19,7 +20,10 @@ pub type HandlerResult = Result<Response, HandlerError>;
 /// [`HandlerError::unavailable`]) and does **not** acknowledge, so Alexa
 /// re-delivers a `Messaging.MessageReceived` later.
 ///
-/// Any `std::error::Error` converts into it with `?`.
+/// Any `std::error::Error` converts into it with `?`. An [`ApiError`]
+/// converts by its [`ApiError::is_transient`]: a transient one (429, 5xx,
+/// timeout, unreachable) is [`HandlerError::unavailable`] (503, Alexa retries
+/// soon), any other a plain failure (500).
 pub struct HandlerError {
     transient: bool,
     source: BoxError,
@@ -53,9 +57,17 @@ impl HandlerError {
     }
 }
 
+/// `?` in a handler: an [`ApiError`] keeps its transient/permanent nature
+/// (503 / 500), any other error is a failure (500).
 impl<E: Into<BoxError>> From<E> for HandlerError {
     fn from(e: E) -> Self {
-        Self::new(e)
+        let source = e.into();
+        // A blanket `From` cannot be specialised for `ApiError`, so it is
+        // recognised here, once, instead of at every call site.
+        let transient = source
+            .downcast_ref::<ApiError>()
+            .is_some_and(ApiError::is_transient);
+        Self { transient, source }
     }
 }
 
@@ -74,10 +86,12 @@ impl fmt::Display for HandlerError {
     }
 }
 
-/// A handler of requests of type `R`.
+/// A handler of requests of type `R`, for a skill with shared state `S`
+/// (`()` without [`SkillBuilder::with_state`](crate::SkillBuilder::with_state)).
 ///
-/// Implemented for every `Fn(RequestContext, R) -> impl Future<Output =
-/// HandlerResult>`, so closures and `async fn`s register directly:
+/// Implemented for every `Fn(RequestContext<S>, R) -> impl Future<Output =
+/// HandlerResult>`, so closures and `async fn`s register directly. The typed
+/// request is moved into the handler.
 ///
 /// ```
 /// use alexa_endpoint::{RequestContext, Response, HandlerResult};
@@ -89,17 +103,35 @@ impl fmt::Display for HandlerError {
 /// }
 /// let skill = alexa_endpoint::Skill::builder().on_message(on_message).build();
 /// ```
-pub trait Handler<R>: Send + Sync + 'static {
+pub trait Handler<R, S = ()>: Send + Sync + 'static {
     /// Handle one request.
-    fn call(&self, ctx: RequestContext, request: R) -> BoxFuture<'static, HandlerResult>;
+    fn call(&self, ctx: RequestContext<S>, request: R) -> BoxFuture<'static, HandlerResult>;
 }
 
-impl<F, Fut, R> Handler<R> for F
+impl<F, Fut, R, S> Handler<R, S> for F
 where
-    F: Fn(RequestContext, R) -> Fut + Send + Sync + 'static,
+    F: Fn(RequestContext<S>, R) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = HandlerResult> + Send + 'static,
 {
-    fn call(&self, ctx: RequestContext, request: R) -> BoxFuture<'static, HandlerResult> {
+    fn call(&self, ctx: RequestContext<S>, request: R) -> BoxFuture<'static, HandlerResult> {
         Box::pin(self(ctx, request))
+    }
+}
+
+/// A handler registered with state `S`, seen by the dispatcher as a
+/// stateless one: each call gets a clone of the state.
+pub(crate) struct WithState<H, S> {
+    pub(crate) handler: H,
+    pub(crate) state: S,
+}
+
+impl<R, S, H> Handler<R> for WithState<H, S>
+where
+    H: Handler<R, S>,
+    S: Clone + Send + Sync + 'static,
+{
+    fn call(&self, ctx: RequestContext, request: R) -> BoxFuture<'static, HandlerResult> {
+        self.handler
+            .call(ctx.with_state(self.state.clone()), request)
     }
 }

@@ -1,17 +1,25 @@
 //! Dispatching a verified request to the user's handler.
 //!
-//! - [`Skill`] / [`SkillBuilder`]: the handler registry and routing by type;
+//! - [`Skill`] / [`SkillBuilder`]: the handler registry, shared state and
+//!   routing by type;
 //! - [`Handler`], [`HandlerError`]: what a handler is and how it fails;
 //! - [`RequestContext`]: what a handler gets besides its typed request;
-//! - [`Endpoint`]: the request path — verify, parse, route, de-duplicate,
-//!   run under a deadline with panics caught, answer.
+//! - [`Endpoint`]: the request path — verify, parse, route, de-duplicate
+//!   (through [`DedupGuard`](crate::dedup::DedupGuard)), run under a deadline
+//!   with panics caught, answer;
+//! - [`Outcome`]: what became of a request, one label set for logs, metrics
+//!   and error bodies; [`observe`]: log + count + answer, in one call.
 
 mod context;
 mod handler;
+mod observe;
+mod outcome;
 mod pipeline;
 mod skill;
 
 pub use context::RequestContext;
 pub use handler::{BoxError, Handler, HandlerError, HandlerResult};
+pub use observe::observe;
+pub use outcome::Outcome;
 pub use pipeline::{Endpoint, Handled, StartupError};
 pub use skill::{Skill, SkillBuilder};

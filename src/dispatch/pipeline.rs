@@ -2,17 +2,17 @@
 //!
 //! ```text
 //! verify signature (raw bytes) → parse → check timestamp + skill id → route
-//!   → dedup claim (MessageReceived only) → handler under deadline, panics caught
-//!   → finish / release claim → response bytes
+//!   → dedup guard (MessageReceived only): claim → handler under deadline,
+//!     panics caught → finish / release claim → response bytes
 //! ```
 //!
-//! The claim-run-finish sequence runs in its own task (tracked for graceful
-//! shutdown): if Alexa hangs up mid-handler, the handler still completes and
-//! its claim is finished or released instead of lingering until it expires.
+//! The guarded handler runs in its own task (tracked for graceful shutdown):
+//! if Alexa hangs up mid-handler, the handler still completes and its claim
+//! is finished or released instead of lingering until it expires.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -22,13 +22,13 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::api::AlexaApi;
-use crate::config::{Config, DedupBackend, OnStoreError};
-use crate::dedup::{self, Claim, DedupStore};
+use crate::config::{Config, DedupBackend};
+use crate::dedup::{self, DedupGuard, DedupStore, Guarded};
 use crate::dispatch::skill::{Call, Route};
-use crate::dispatch::{RequestContext, Skill};
-use crate::envelope::{self, Request, RequestEnvelope};
+use crate::dispatch::{Outcome, RequestContext, Skill};
+use crate::envelope::{self, RequestEnvelope, RequestKind};
 use crate::error::EndpointError;
-use crate::metrics::{CertFiguresSource, DedupOutcome, Metrics};
+use crate::metrics::{CertFiguresSource, Metrics};
 use crate::verify::Verifier;
 
 /// Extra lifetime of a dedup claim beyond the handler deadline, so that a
@@ -41,11 +41,8 @@ const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 pub struct Endpoint {
     skill: Skill,
     verifier: Option<Arc<Verifier>>,
-    dedup: Arc<dyn DedupStore>,
-    on_store_error: OnStoreError,
+    dedup: DedupGuard,
     deadline: Duration,
-    claim_ttl: Duration,
-    done_ttl: Duration,
     api: AlexaApi,
     tasks: TaskTracker,
     metrics: Arc<Metrics>,
@@ -68,15 +65,16 @@ pub enum StartupError {
     Config(#[from] crate::config::ConfigError),
 }
 
-/// What happened to one request: for the access log and metrics.
+/// What happened to one request: for [`observe`](crate::dispatch::observe)
+/// (access log, metrics, HTTP answer).
 #[derive(Debug)]
 pub struct Handled {
-    /// `request.type`, once parsed.
-    pub request_type: Option<String>,
+    /// The request's kind, once parsed.
+    pub kind: Option<RequestKind>,
     /// `request.requestId`, once parsed.
     pub request_id: Option<String>,
-    /// Short outcome label: `handled`, `duplicate`, `ack_default`, or the error reason.
-    pub outcome: &'static str,
+    /// What became of it.
+    pub outcome: Outcome,
     /// The answer: response JSON bytes, or the error.
     pub result: Result<Bytes, EndpointError>,
 }
@@ -124,16 +122,21 @@ impl Endpoint {
             );
         }
         let deadline = config.handler_deadline();
+        let tasks = TaskTracker::new();
+        let dedup = DedupGuard::new(
+            dedup,
+            deadline + CLAIM_MARGIN,
+            Duration::from_secs(config.dedup.ttl_secs),
+            config.dedup.on_store_error,
+            tasks.clone(),
+        );
         Ok(Self {
             skill,
             verifier,
             dedup,
-            on_store_error: config.dedup.on_store_error,
             deadline,
-            claim_ttl: deadline + CLAIM_MARGIN,
-            done_ttl: Duration::from_secs(config.dedup.ttl_secs),
             api,
-            tasks: TaskTracker::new(),
+            tasks,
             metrics,
         })
     }
@@ -150,7 +153,7 @@ impl Endpoint {
 
     /// The dedup store.
     pub fn dedup_store(&self) -> &Arc<dyn DedupStore> {
-        &self.dedup
+        self.dedup.store()
     }
 
     /// Handler tasks in flight; graceful shutdown waits on it.
@@ -174,7 +177,7 @@ impl Endpoint {
         let request = &envelope.request;
         if let Some(verifier) = &self.verifier {
             if let Err(e) = verifier.check_request(
-                request.request_type(),
+                request.kind(),
                 request.timestamp(),
                 envelope.skill_id(),
                 now,
@@ -187,28 +190,30 @@ impl Endpoint {
     }
 
     async fn dispatch(&self, envelope: RequestEnvelope) -> Handled {
-        let request_type = envelope.request.request_type().to_owned();
-        let request_id = envelope.request.request_id().to_owned();
-        let is_message = matches!(envelope.request, Request::MessageReceived(_));
-        let envelope = Arc::new(envelope);
-        let ctx = RequestContext::new(envelope.clone(), self.api.clone(), self.metrics.clone());
-        let (outcome, result) = match self.skill.route(ctx, &envelope.request) {
-            Route::Ack => ("ack_default", Ok(ack_bytes())),
+        let (ctx, request) = RequestContext::new(envelope, self.api.clone());
+        let kind = ctx.kind();
+        let request_id = ctx.request_id().to_owned();
+        let is_message = kind == RequestKind::MessageReceived;
+        let (outcome, result) = match self.skill.route(ctx, request) {
+            Route::Ack => (Outcome::AckDefault, Ok(ack_bytes())),
             Route::Missing => {
-                let e = EndpointError::NoHandler(request_type.clone());
-                (e.reason(), Err(e))
+                let e = EndpointError::NoHandler(kind);
+                (e.outcome(), Err(e))
             }
             Route::Run(handler) => {
                 // Everything the handler logs carries the request's id and type.
-                let span = tracing::info_span!("alexa_request", request_id = %request_id, request_type = %request_type);
+                let span = tracing::info_span!("alexa_request", request_id = %request_id, request_type = %kind);
                 let job = self
-                    .job(handler, is_message.then(|| request_id.clone()))
+                    .job(handler, request_id.clone(), is_message)
                     .instrument(span);
                 // Why a task: see the module docs. The JoinHandle only fails
                 // if the runtime is shutting down under us.
                 match self.tasks.spawn(job).await {
                     Ok(answer) => answer,
-                    Err(_) => ("handler_panicked", Err(EndpointError::HandlerPanicked)),
+                    Err(_) => (
+                        Outcome::HandlerPanicked,
+                        Err(EndpointError::HandlerPanicked),
+                    ),
                 }
             }
         };
@@ -216,119 +221,58 @@ impl Endpoint {
             self.metrics.acknowledged();
         }
         Handled {
-            request_type: Some(request_type),
+            kind: Some(kind),
             request_id: Some(request_id),
             outcome,
             result,
         }
     }
 
-    /// The claim → run → finish/release sequence, as a `'static` future.
+    /// The handler run, through the dedup guard for a message, as a
+    /// `'static` future.
     fn job(
         &self,
         handler: Call,
-        dedup_id: Option<String>,
-    ) -> impl std::future::Future<Output = (&'static str, Result<Bytes, EndpointError>)> + Send + 'static
-    {
-        let store = self.dedup.clone();
+        request_id: String,
+        guarded: bool,
+    ) -> impl std::future::Future<Output = Answer> + Send + 'static {
+        let guard = guarded.then(|| self.dedup.clone());
         let metrics = self.metrics.clone();
-        let on_store_error = self.on_store_error;
-        let tasks = self.tasks.clone();
-        let (deadline, claim_ttl, done_ttl) = (self.deadline, self.claim_ttl, self.done_ttl);
+        let deadline = self.deadline;
         async move {
-            let mut claim = None;
-            if let Some(id) = dedup_id {
-                let owner = dedup::new_owner_token();
-                match store.claim(&id, &owner, claim_ttl).await {
-                    Ok(Claim::New) => {
-                        metrics.dedup(DedupOutcome::New);
-                        claim = Some((id, owner));
-                    }
-                    Ok(Claim::Done) => {
-                        metrics.dedup(DedupOutcome::Duplicate);
-                        tracing::debug!(request_id = %id, "already handled: acknowledged without running the handler");
-                        return ("duplicate", Ok(ack_bytes()));
-                    }
-                    Ok(Claim::InProgress) => {
-                        metrics.dedup(DedupOutcome::InProgress);
-                        return ("in_progress", Err(EndpointError::InProgress));
-                    }
-                    Err(e) => {
-                        metrics.dedup(DedupOutcome::StoreError);
-                        match on_store_error {
-                            OnStoreError::Reject => {
-                                let e = EndpointError::DedupStore(e);
-                                return (e.reason(), Err(e));
-                            }
-                            OnStoreError::Process => tracing::warn!(
-                                request_id = %id, error = %e,
-                                "dedup store unavailable; handling anyway (dedup.on_store_error = \"process\"): a re-delivery may run the handler again"
-                            ),
-                        }
-                    }
+            let work = run_handler(handler, deadline, &metrics, &request_id);
+            let Some(guard) = guard else {
+                return work.await;
+            };
+            let answer = match guard.run(&request_id, work, |a| a.1.is_ok()).await {
+                Ok(Guarded::Done(answer)) => answer,
+                Ok(Guarded::AlreadyDone) => (Outcome::Duplicate, Ok(ack_bytes())),
+                Ok(Guarded::Lost) => (Outcome::InProgress, Err(EndpointError::InProgress)),
+                Err(e) => {
+                    let e = EndpointError::DedupStore(e);
+                    (e.outcome(), Err(e))
                 }
-            }
-            let result = run_handler(handler, deadline, &metrics).await;
-            if let Some((id, owner)) = claim {
-                match &result {
-                    Ok(_) => {
-                        if let Err(e) = store.finish(&id, &owner, done_ttl).await {
-                            // The handler did its work: Alexa gets its 200 now,
-                            // and the done mark is retried while our claim
-                            // still blocks re-deliveries.
-                            tracing::warn!(request_id = %id, error = %e, "could not mark the message handled; retrying");
-                            tasks.spawn(retry_finish(store, id, owner, done_ttl, claim_ttl));
-                        }
-                    }
-                    Err(_) => {
-                        if let Err(e) = store.release(&id, &owner).await {
-                            tracing::warn!(request_id = %id, error = %e,
-                                "could not release the claim; a re-delivery waits until it expires");
-                        }
-                    }
-                }
-            }
-            match result {
-                Ok(bytes) => ("handled", Ok(bytes)),
-                Err(e) => (e.reason(), Err(e)),
-            }
+            };
+            metrics.dedup(answer.0);
+            answer
         }
     }
 }
 
-/// Keep trying to mark a handled message done until our claim would have
-/// expired anyway (after that a re-delivery runs again: nothing is lost).
-async fn retry_finish(
-    store: Arc<dyn DedupStore>,
-    id: String,
-    owner: String,
-    done_ttl: Duration,
-    claim_ttl: Duration,
-) {
-    let give_up = tokio::time::Instant::now() + claim_ttl;
-    let mut pause = Duration::from_millis(50);
-    while tokio::time::Instant::now() + pause < give_up {
-        tokio::time::sleep(pause).await;
-        match store.finish(&id, &owner, done_ttl).await {
-            Ok(()) => {
-                tracing::info!(request_id = %id, "message marked handled after a retry");
-                return;
-            }
-            Err(_) => pause = (pause * 2).min(Duration::from_secs(1)),
-        }
-    }
-    tracing::error!(request_id = %id,
-        "could not mark the message handled before its claim expired: a re-delivery will run the handler again");
-}
+/// What a request ended as, and its answer.
+type Answer = (Outcome, Result<Bytes, EndpointError>);
 
 /// Run a handler under its deadline with panics caught, and serialize its
-/// response (over 24 KB is a handler error).
+/// response (over 24 KB is a handler error). A
+/// [`Response::reject_message`](crate::Response::reject_message) is logged
+/// and counted here.
 async fn run_handler(
     handler: Call,
     deadline: Duration,
     metrics: &Metrics,
-) -> Result<Bytes, EndpointError> {
-    let started = Instant::now();
+    request_id: &str,
+) -> Answer {
+    let started = tokio::time::Instant::now();
     // The call itself may panic (a closure's synchronous part), as may the
     // future it returns: both are caught.
     let outcome = match std::panic::catch_unwind(AssertUnwindSafe(handler)) {
@@ -338,30 +282,27 @@ async fn run_handler(
     metrics.handler_duration(started.elapsed());
     let error = match outcome {
         Ok(Ok(Ok(response))) => match response.to_bytes() {
-            Ok(bytes) => return Ok(Bytes::from(bytes)),
-            Err(too_large) => {
-                metrics.handler_error("response_too_large");
-                EndpointError::ResponseTooLarge(too_large)
+            Ok(bytes) => {
+                let Some(reason) = response.unprocessable_reason() else {
+                    return (Outcome::Handled, Ok(Bytes::from(bytes)));
+                };
+                tracing::error!(
+                    request_id,
+                    reason,
+                    "message can never be processed: acknowledged so that Alexa stops re-delivering it"
+                );
+                metrics.unprocessable();
+                return (Outcome::Unprocessable, Ok(Bytes::from(bytes)));
             }
+            Err(too_large) => EndpointError::ResponseTooLarge(too_large),
         },
-        Ok(Ok(Err(e))) => {
-            metrics.handler_error(if e.is_transient() {
-                "unavailable"
-            } else {
-                "error"
-            });
-            EndpointError::Handler(e)
-        }
-        Ok(Err(_panic)) => {
-            metrics.handler_error("panic");
-            EndpointError::HandlerPanicked
-        }
-        Err(_elapsed) => {
-            metrics.handler_error("deadline");
-            EndpointError::DeadlineExceeded
-        }
+        Ok(Ok(Err(e))) => EndpointError::Handler(e),
+        Ok(Err(_panic)) => EndpointError::HandlerPanicked,
+        Err(_elapsed) => EndpointError::DeadlineExceeded,
     };
-    Err(error)
+    let outcome = error.outcome();
+    metrics.handler_error(outcome);
+    (outcome, Err(error))
 }
 
 fn ack_bytes() -> Bytes {
@@ -372,9 +313,9 @@ impl Handled {
     /// A request answered with `error` before (or without) reaching a handler.
     pub(crate) fn rejected(envelope: Option<&RequestEnvelope>, error: EndpointError) -> Self {
         Self {
-            request_type: envelope.map(|e| e.request.request_type().to_owned()),
+            kind: envelope.map(|e| e.request.kind()),
             request_id: envelope.map(|e| e.request.request_id().to_owned()),
-            outcome: error.reason(),
+            outcome: error.outcome(),
             result: Err(error),
         }
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
+use crate::dispatch::handler::WithState;
 use crate::dispatch::{Handler, HandlerResult, RequestContext};
 use crate::envelope::{
     CanFulfillIntentRequest, IntentRequest, LaunchRequest, ListEventRequest,
@@ -26,14 +27,14 @@ struct Handlers {
 }
 
 /// A skill: the set of handlers, by request type. Build one with
-/// [`Skill::builder`], then serve it with [`crate::serve`] or mount
-/// [`Skill::into_router`] in an existing axum app.
+/// [`Skill::builder`], then serve it with [`crate::serve`].
 ///
 /// Routing: the specific handler, else the [`SkillBuilder::fallback`], else
-/// the default answer of DESIGN's status table — 500 for request types that
-/// need an answer (`Messaging.MessageReceived`, `LaunchRequest`,
-/// `IntentRequest`, `CanFulfillIntentRequest`), an empty 200 for
-/// notifications (`SessionEndedRequest`, `AlexaSkillEvent.*`,
+/// the default answer of README's status table, decided by
+/// [`RequestKind::needs_answer`](crate::envelope::RequestKind::needs_answer):
+/// 500 for request types that need an answer (`Messaging.MessageReceived`,
+/// `LaunchRequest`, `IntentRequest`, `CanFulfillIntentRequest`), an empty 200
+/// for notifications (`SessionEndedRequest`, `AlexaSkillEvent.*`,
 /// `AlexaHouseholdListEvent.*`, `System.ExceptionEncountered`,
 /// `Connections.Response`, unknown types).
 #[derive(Clone)]
@@ -41,10 +42,11 @@ pub struct Skill {
     handlers: Arc<Handlers>,
 }
 
-/// Registers handlers; see [`Skill::builder`].
-#[derive(Default)]
-pub struct SkillBuilder {
+/// Registers handlers; see [`Skill::builder`]. `S` is the shared state every
+/// handler registered after [`SkillBuilder::with_state`] receives.
+pub struct SkillBuilder<S = ()> {
     handlers: Handlers,
+    state: S,
 }
 
 /// A handler call, not made yet: the dispatcher makes it only after the
@@ -52,66 +54,23 @@ pub struct SkillBuilder {
 /// duplicate.
 pub(crate) type Call = Box<dyn FnOnce() -> BoxFuture<'static, HandlerResult> + Send>;
 
-fn call<R: Clone + Send + 'static>(
-    handler: &Arc<dyn Handler<R>>,
+/// Bind `request` to `handler` (moved in, not copied), or hand both back
+/// when there is no handler.
+// The large `Err` is moved once per request and never stored.
+#[allow(clippy::result_large_err)]
+fn bind<R: Send + 'static>(
+    handler: Option<&Arc<dyn Handler<R>>>,
     ctx: RequestContext,
-    pick: fn(&Request) -> Option<&R>,
-) -> Call {
-    let handler = handler.clone();
-    // The request is cloned out of the envelope only when the call is made,
-    // so a duplicate (refused by the dedup claim) costs no copy of it.
-    Box::new(move || {
-        let request = pick(&ctx.envelope().request)
-            .expect("routed by this request's variant")
-            .clone();
-        handler.call(ctx, request)
-    })
-}
-
-fn message(r: &Request) -> Option<&MessageReceivedRequest> {
-    match r {
-        Request::MessageReceived(r) => Some(r),
-        _ => None,
+    request: R,
+    wrap: fn(R) -> Request,
+) -> Result<Call, (RequestContext, Request)> {
+    match handler {
+        Some(handler) => {
+            let handler = handler.clone();
+            Ok(Box::new(move || handler.call(ctx, request)))
+        }
+        None => Err((ctx, wrap(request))),
     }
-}
-fn launch(r: &Request) -> Option<&LaunchRequest> {
-    match r {
-        Request::Launch(r) => Some(r),
-        _ => None,
-    }
-}
-fn intent(r: &Request) -> Option<&IntentRequest> {
-    match r {
-        Request::Intent(r) => Some(r),
-        _ => None,
-    }
-}
-fn can_fulfill(r: &Request) -> Option<&CanFulfillIntentRequest> {
-    match r {
-        Request::CanFulfillIntent(r) => Some(r),
-        _ => None,
-    }
-}
-fn session_ended(r: &Request) -> Option<&SessionEndedRequest> {
-    match r {
-        Request::SessionEnded(r) => Some(r),
-        _ => None,
-    }
-}
-fn skill_event(r: &Request) -> Option<&SkillEventRequest> {
-    match r {
-        Request::SkillEvent(r) => Some(r),
-        _ => None,
-    }
-}
-fn list_event(r: &Request) -> Option<&ListEventRequest> {
-    match r {
-        Request::ListEvent(r) => Some(r),
-        _ => None,
-    }
-}
-fn any(r: &Request) -> Option<&Request> {
-    Some(r)
 }
 
 /// What the dispatcher does with one request.
@@ -127,7 +86,10 @@ pub(crate) enum Route {
 impl Skill {
     /// Start registering handlers.
     pub fn builder() -> SkillBuilder {
-        SkillBuilder::default()
+        SkillBuilder {
+            handlers: Handlers::default(),
+            state: (),
+        }
     }
 
     /// Whether a `Messaging.MessageReceived` handler (or a fallback) is registered.
@@ -135,64 +97,90 @@ impl Skill {
         self.handlers.message.is_some() || self.handlers.fallback.is_some()
     }
 
-    pub(crate) fn route(&self, ctx: RequestContext, request: &Request) -> Route {
+    pub(crate) fn route(&self, ctx: RequestContext, request: Request) -> Route {
         let h = &*self.handlers;
+        let kind = request.kind();
         let specific = match request {
-            Request::MessageReceived(_) => {
-                h.message.as_ref().map(|f| call(f, ctx.clone(), message))
+            Request::MessageReceived(r) => {
+                bind(h.message.as_ref(), ctx, r, Request::MessageReceived)
             }
-            Request::Launch(_) => h.launch.as_ref().map(|f| call(f, ctx.clone(), launch)),
-            Request::Intent(r) => h
-                .intents
-                .get(&r.intent.name)
-                .map(|f| call(f, ctx.clone(), intent)),
-            Request::CanFulfillIntent(_) => h
-                .can_fulfill
-                .as_ref()
-                .map(|f| call(f, ctx.clone(), can_fulfill)),
-            Request::SessionEnded(_) => h
-                .session_ended
-                .as_ref()
-                .map(|f| call(f, ctx.clone(), session_ended)),
-            Request::SkillEvent(_) => h
-                .skill_event
-                .as_ref()
-                .map(|f| call(f, ctx.clone(), skill_event)),
-            Request::ListEvent(_) => h
-                .list_event
-                .as_ref()
-                .map(|f| call(f, ctx.clone(), list_event)),
-            Request::ExceptionEncountered(_)
-            | Request::ConnectionsResponse(_)
-            | Request::Unknown(_) => None,
+            Request::Launch(r) => bind(h.launch.as_ref(), ctx, r, Request::Launch),
+            Request::Intent(r) => {
+                let handler = h.intents.get(&r.intent.name);
+                bind(handler, ctx, r, Request::Intent)
+            }
+            Request::CanFulfillIntent(r) => {
+                bind(h.can_fulfill.as_ref(), ctx, r, Request::CanFulfillIntent)
+            }
+            Request::SessionEnded(r) => {
+                bind(h.session_ended.as_ref(), ctx, r, Request::SessionEnded)
+            }
+            Request::SkillEvent(r) => bind(h.skill_event.as_ref(), ctx, r, Request::SkillEvent),
+            Request::ListEvent(r) => bind(h.list_event.as_ref(), ctx, r, Request::ListEvent),
+            // Every other type (including one added to the table later)
+            // reaches the fallback.
+            other => Err((ctx, other)),
         };
-        if let Some(fut) = specific {
-            return Route::Run(fut);
-        }
-        if let Some(fallback) = &h.fallback {
-            return Route::Run(call(fallback, ctx, any));
-        }
-        match request {
-            Request::MessageReceived(_)
-            | Request::Launch(_)
-            | Request::Intent(_)
-            | Request::CanFulfillIntent(_) => Route::Missing,
-            _ => Route::Ack,
+        match specific {
+            Ok(call) => Route::Run(call),
+            Err((ctx, request)) => match bind(h.fallback.as_ref(), ctx, request, |r| r) {
+                Ok(call) => Route::Run(call),
+                Err(_) if kind.needs_answer() => Route::Missing,
+                Err(_) => Route::Ack,
+            },
         }
     }
 }
 
-impl SkillBuilder {
+impl SkillBuilder<()> {
+    /// Give every handler registered from now on a clone of `state` (wrap
+    /// what is not cheap to clone in an `Arc`), read in a handler with
+    /// [`RequestContext::state`]:
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use alexa_endpoint::envelope::MessageReceivedRequest;
+    /// use alexa_endpoint::{HandlerResult, RequestContext, Response, Skill};
+    ///
+    /// #[derive(Clone)]
+    /// struct App { greeting: Arc<str> }
+    ///
+    /// async fn on_message(ctx: RequestContext<App>, msg: MessageReceivedRequest) -> HandlerResult {
+    ///     println!("{}: {}", ctx.state().greeting, msg.message);
+    ///     Ok(Response::ack())
+    /// }
+    ///
+    /// let skill = Skill::builder()
+    ///     .with_state(App { greeting: "hello".into() })
+    ///     .on_message(on_message)
+    ///     .build();
+    /// ```
+    pub fn with_state<S: Clone + Send + Sync + 'static>(self, state: S) -> SkillBuilder<S> {
+        SkillBuilder {
+            handlers: self.handlers,
+            state,
+        }
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> SkillBuilder<S> {
+    fn erase<R: Send + 'static>(&self, handler: impl Handler<R, S>) -> Arc<dyn Handler<R>> {
+        Arc::new(WithState {
+            handler,
+            state: self.state.clone(),
+        })
+    }
+
     /// Handle `Messaging.MessageReceived`. Return [`crate::Response::ack`]
     /// once the message is safely processed: the 200 is the acknowledgement.
-    pub fn on_message(mut self, handler: impl Handler<MessageReceivedRequest>) -> Self {
-        self.handlers.message = Some(Arc::new(handler));
+    pub fn on_message(mut self, handler: impl Handler<MessageReceivedRequest, S>) -> Self {
+        self.handlers.message = Some(self.erase(handler));
         self
     }
 
     /// Handle `LaunchRequest`.
-    pub fn on_launch(mut self, handler: impl Handler<LaunchRequest>) -> Self {
-        self.handlers.launch = Some(Arc::new(handler));
+    pub fn on_launch(mut self, handler: impl Handler<LaunchRequest, S>) -> Self {
+        self.handlers.launch = Some(self.erase(handler));
         self
     }
 
@@ -200,39 +188,43 @@ impl SkillBuilder {
     pub fn on_intent(
         mut self,
         name: impl Into<String>,
-        handler: impl Handler<IntentRequest>,
+        handler: impl Handler<IntentRequest, S>,
     ) -> Self {
-        self.handlers.intents.insert(name.into(), Arc::new(handler));
+        let handler = self.erase(handler);
+        self.handlers.intents.insert(name.into(), handler);
         self
     }
 
     /// Handle `CanFulfillIntentRequest`.
-    pub fn on_can_fulfill_intent(mut self, handler: impl Handler<CanFulfillIntentRequest>) -> Self {
-        self.handlers.can_fulfill = Some(Arc::new(handler));
+    pub fn on_can_fulfill_intent(
+        mut self,
+        handler: impl Handler<CanFulfillIntentRequest, S>,
+    ) -> Self {
+        self.handlers.can_fulfill = Some(self.erase(handler));
         self
     }
 
     /// Handle `SessionEndedRequest`.
-    pub fn on_session_ended(mut self, handler: impl Handler<SessionEndedRequest>) -> Self {
-        self.handlers.session_ended = Some(Arc::new(handler));
+    pub fn on_session_ended(mut self, handler: impl Handler<SessionEndedRequest, S>) -> Self {
+        self.handlers.session_ended = Some(self.erase(handler));
         self
     }
 
     /// Handle the five `AlexaSkillEvent.*` requests.
-    pub fn on_skill_event(mut self, handler: impl Handler<SkillEventRequest>) -> Self {
-        self.handlers.skill_event = Some(Arc::new(handler));
+    pub fn on_skill_event(mut self, handler: impl Handler<SkillEventRequest, S>) -> Self {
+        self.handlers.skill_event = Some(self.erase(handler));
         self
     }
 
     /// Handle `AlexaHouseholdListEvent.*` requests.
-    pub fn on_list_event(mut self, handler: impl Handler<ListEventRequest>) -> Self {
-        self.handlers.list_event = Some(Arc::new(handler));
+    pub fn on_list_event(mut self, handler: impl Handler<ListEventRequest, S>) -> Self {
+        self.handlers.list_event = Some(self.erase(handler));
         self
     }
 
     /// Handle everything no specific handler took, including unknown types.
-    pub fn fallback(mut self, handler: impl Handler<Request>) -> Self {
-        self.handlers.fallback = Some(Arc::new(handler));
+    pub fn fallback(mut self, handler: impl Handler<Request, S>) -> Self {
+        self.handlers.fallback = Some(self.erase(handler));
         self
     }
 

@@ -109,12 +109,14 @@ pub struct Application {
     pub application_id: String,
 }
 
-/// `user`.
-#[derive(Clone, Deserialize)]
+/// `user`. Every member is optional: Alexa sends `"user": {}` in some
+/// requests (e.g. `CanFulfillIntentRequest` during skill certification).
+#[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// `userId`.
-    pub user_id: String,
+    #[serde(default)]
+    pub user_id: Option<String>,
     /// `accessToken`: the account-linking token. Redacted in `Debug`.
     #[serde(default)]
     pub access_token: Option<SecretString>,

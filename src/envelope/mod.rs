@@ -30,6 +30,7 @@ mod parse;
 mod redact;
 mod request;
 mod request_envelope;
+mod request_kind;
 mod response;
 
 pub use secrecy::SecretString;
@@ -37,14 +38,15 @@ pub use secrecy::SecretString;
 pub use context::{Application, Context, Device, Session, SystemContext, User};
 pub use enums::{ConfirmationStatus, DialogState, ErrorType, SessionEndedReason};
 pub use error::{ParseError, ParseErrorKind};
-pub use events::{ListEventKind, ListEventRequest, SkillEventKind, SkillEventRequest};
+pub use events::{ListEventRequest, SkillEventRequest};
 pub use intent::{CanFulfillIntentRequest, Intent, IntentRequest, Slot};
 pub use parse::parse;
 pub use request::{
     ConnectionsResponseRequest, ExceptionEncounteredRequest, LaunchRequest, MessageReceivedRequest,
-    Request, SessionEndedError, SessionEndedRequest, UnknownRequest,
+    Request, RequestKind, SessionEndedError, SessionEndedRequest, UnknownRequest,
 };
-pub use request_envelope::RequestEnvelope;
+pub use request_envelope::{EnvelopeInfo, RequestEnvelope};
+pub use request_kind::LATE_TOLERANCE;
 pub use response::{Response, ResponseBuilder, ResponseTooLarge};
 
 /// Maximum compact-serialized size of `request.message` (6 KB).

@@ -17,11 +17,9 @@ use serde_json::Value;
 use super::context::{Context, Session};
 use super::de::version;
 use super::error::{ParseError, ParseErrorKind};
-use super::events::{
-    EventFields, ListEventKind, ListEventRequest, SkillEventKind, SkillEventRequest,
-};
-use super::request::{CommonFields, Request, UnknownRequest};
+use super::request::{Request, RequestKind};
 use super::request_envelope::RequestEnvelope;
+use super::request_kind::Decode;
 use super::MAX_MESSAGE_BYTES;
 
 /// The envelope with `request` left as JSON until its `type` is known.
@@ -67,10 +65,8 @@ pub fn parse(body: &[u8]) -> Result<RequestEnvelope, ParseError> {
 
 /// How a pass deserializes: plain (fast, with a placeholder error) or with
 /// the field path (for the error the caller sees).
-trait Pass {
+trait Pass: Decode {
     fn envelope(body: &[u8]) -> Result<RawEnvelope, ParseError>;
-    fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError>;
-    fn common(value: &Value) -> Result<CommonFields, ParseError>;
 }
 
 /// No path tracking; its errors are never shown (the tracked pass re-runs).
@@ -85,11 +81,14 @@ impl Pass for Plain {
         let ObjectOnly(raw) = serde_json::from_slice(body).map_err(untracked)?;
         Ok(raw)
     }
-    fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError> {
+}
+
+impl Decode for Plain {
+    fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError> {
         T::deserialize(value).map_err(untracked)
     }
-    fn common(value: &Value) -> Result<CommonFields, ParseError> {
-        CommonFields::deserialize(value).map_err(untracked)
+    fn decode_ref<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, ParseError> {
+        T::deserialize(value).map_err(untracked)
     }
 }
 
@@ -105,10 +104,13 @@ impl Pass for Tracked {
             .map_err(|e| ParseError::new(ParseErrorKind::MalformedJson, "", e.to_string()))?;
         Ok(raw)
     }
-    fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError> {
+}
+
+impl Decode for Tracked {
+    fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError> {
         serde_path_to_error::deserialize(value).map_err(|e| ParseError::from_json("request", e))
     }
-    fn common(value: &Value) -> Result<CommonFields, ParseError> {
+    fn decode_ref<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, ParseError> {
         serde_path_to_error::deserialize(value).map_err(|e| ParseError::from_json("request", e))
     }
 }
@@ -148,39 +150,14 @@ fn parse_request<P: Pass>(value: Value) -> Result<Request, ParseError> {
             ))
         }
     };
-    Ok(match request_type.as_str() {
-        Request::LAUNCH => Request::Launch(P::typed(value)?),
-        Request::INTENT => Request::Intent(P::typed(value)?),
-        Request::SESSION_ENDED => Request::SessionEnded(P::typed(value)?),
-        Request::CAN_FULFILL_INTENT => Request::CanFulfillIntent(P::typed(value)?),
-        Request::MESSAGE_RECEIVED => {
-            let r: super::MessageReceivedRequest = P::typed(value)?;
-            check_message_size(&r.message)?;
-            Request::MessageReceived(r)
-        }
-        Request::EXCEPTION_ENCOUNTERED => Request::ExceptionEncountered(P::typed(value)?),
-        Request::CONNECTIONS_RESPONSE => Request::ConnectionsResponse(P::typed(value)?),
-        t => {
-            if let Some(kind) = SkillEventKind::from_request_type(t) {
-                Request::SkillEvent(SkillEventRequest::new(
-                    kind,
-                    P::typed::<EventFields>(value)?,
-                ))
-            } else if let Some(kind) = ListEventKind::from_request_type(t) {
-                Request::ListEvent(ListEventRequest::new(kind, P::typed::<EventFields>(value)?))
-            } else {
-                let request_type = t.to_owned();
-                let common = P::common(&value)?;
-                Request::Unknown(UnknownRequest {
-                    request_type,
-                    request_id: common.request_id,
-                    timestamp: common.timestamp,
-                    locale: common.locale,
-                    raw: value,
-                })
-            }
-        }
-    })
+    let kind = RequestKind::from_wire(request_type);
+    // Only an unknown type keeps its string (known ones are `kind.as_str()`).
+    let unknown_type = if kind == RequestKind::Unknown {
+        request_type.clone()
+    } else {
+        String::new()
+    };
+    Request::decode::<P>(kind, &unknown_type, value)
 }
 
 /// A writer that only counts, and gives up once past the limit so a huge
@@ -213,7 +190,7 @@ pub(crate) fn serialized_size_capped(message: &Value, limit: usize) -> usize {
     }
 }
 
-fn check_message_size(message: &Value) -> Result<(), ParseError> {
+pub(crate) fn check_message_size(message: &Value) -> Result<(), ParseError> {
     let size = serialized_size_capped(message, MAX_MESSAGE_BYTES);
     if size > MAX_MESSAGE_BYTES {
         return Err(ParseError::new(

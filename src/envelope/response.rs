@@ -1,5 +1,7 @@
-//! Response envelopes: `Response::ack()` for a bare acknowledgement and a
-//! builder for speech, reprompts, cards and directives.
+//! Response envelopes: `Response::ack()` for a bare acknowledgement,
+//! `Response::reject_message(reason)` for a message that can never succeed,
+//! and a builder for speech, reprompts, cards (`Simple`, `Standard` with
+//! images, `LinkAccount`, `AskForPermissionsConsent`) and directives.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -14,6 +16,9 @@ pub struct Response {
     #[serde(skip_serializing_if = "Option::is_none")]
     session_attributes: Option<Map<String, Value>>,
     response: Body,
+    /// Set by [`Response::reject_message`]; never serialized.
+    #[serde(skip)]
+    unprocessable: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -62,6 +67,7 @@ struct Reprompt {
     output_speech: OutputSpeech,
 }
 
+/// The card types Alexa defines, serialized as Alexa's `card` object.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type")]
 enum Card {
@@ -74,6 +80,10 @@ enum Card {
         text: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         image: Option<Image>,
+    },
+    LinkAccount,
+    AskForPermissionsConsent {
+        permissions: Vec<String>,
     },
 }
 
@@ -109,7 +119,25 @@ impl Response {
             version: "1.0",
             session_attributes: None,
             response: Body::default(),
+            unprocessable: None,
         }
+    }
+
+    /// Acknowledge a message that can never be processed (wrong shape,
+    /// unknown target...), so that Alexa stops re-delivering it. Serializes
+    /// like [`Response::ack`]; the endpoint logs `reason` at error with the
+    /// requestId and counts it in `alexa_endpoint_messages_unprocessable_total`
+    /// (access-log outcome `unprocessable`). `reason` must not contain a token.
+    pub fn reject_message(reason: impl Into<String>) -> Self {
+        Self {
+            unprocessable: Some(reason.into()),
+            ..Self::ack()
+        }
+    }
+
+    /// The reason given to [`Response::reject_message`], if this is one.
+    pub fn unprocessable_reason(&self) -> Option<&str> {
+        self.unprocessable.as_deref()
     }
 
     /// Starts building a response.
@@ -195,6 +223,28 @@ impl ResponseBuilder {
         self
     }
 
+    /// A `LinkAccount` card: the Alexa app offers the user to link their
+    /// account (`{"type":"LinkAccount"}`).
+    pub fn link_account_card(mut self) -> Self {
+        self.body.card = Some(Card::LinkAccount);
+        self
+    }
+
+    /// An `AskForPermissionsConsent` card: the Alexa app asks the user to
+    /// grant `scopes`, e.g. `["read::alexa:household:list",
+    /// "write::alexa:household:list"]` for the List Management API
+    /// (`{"type":"AskForPermissionsConsent","permissions":[...]}`).
+    pub fn ask_for_permissions_consent<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.body.card = Some(Card::AskForPermissionsConsent {
+            permissions: scopes.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
     /// `shouldEndSession`.
     pub fn should_end_session(mut self, end: bool) -> Self {
         self.body.should_end_session = Some(end);
@@ -221,6 +271,7 @@ impl ResponseBuilder {
             version: "1.0",
             session_attributes: self.session_attributes,
             response: self.body,
+            unprocessable: None,
         }
     }
 }

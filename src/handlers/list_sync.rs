@@ -31,7 +31,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 
 use crate::api::{ApiError, DefaultList, ItemStatus, ListItem, ListState, ListsClient};
-use crate::dispatch::{HandlerError, HandlerResult, RequestContext};
+use crate::dispatch::{HandlerResult, RequestContext};
 use crate::envelope::{MessageReceivedRequest, Response};
 
 /// What [`apply`] did with a message.
@@ -59,24 +59,24 @@ pub enum ListSyncOutcome {
 /// The `list-sync` handler: apply the message with the request's
 /// `apiAccessToken`, then acknowledge.
 ///
-/// A message that can never succeed is acknowledged through
-/// [`RequestContext::reject_message`] (logged at error, counted); an API
-/// failure is a handler error — 503 when transient (429, 5xx, timeout),
-/// else 500 — so Alexa re-delivers.
-pub async fn handle(ctx: RequestContext, msg: MessageReceivedRequest) -> HandlerResult {
+/// A message that can never succeed is acknowledged with
+/// [`Response::reject_message`] (logged at error, counted); an API failure is
+/// a handler error through `?` — 503 when transient (429, 5xx, timeout), else
+/// 500 — so Alexa re-delivers.
+pub async fn handle<S>(ctx: RequestContext<S>, msg: MessageReceivedRequest) -> HandlerResult {
     let lists = match ctx.lists() {
         Ok(lists) => lists,
         // No token, or an apiEndpoint we will not send it to: no re-delivery
         // of this same message can change that.
-        Err(e) => return Ok(ctx.reject_message(&e.to_string())),
+        Err(e) => return Ok(Response::reject_message(e.to_string())),
     };
-    match apply(&lists, &msg.message).await {
-        Ok(ListSyncOutcome::Applied {
+    match apply(&lists, &msg.message).await? {
+        ListSyncOutcome::Applied {
             added,
             completed,
             removed,
             skipped,
-        }) => {
+        } => {
             tracing::info!(
                 request_id = ctx.request_id(),
                 added,
@@ -87,9 +87,7 @@ pub async fn handle(ctx: RequestContext, msg: MessageReceivedRequest) -> Handler
             );
             Ok(Response::ack())
         }
-        Ok(ListSyncOutcome::Rejected { reason }) => Ok(ctx.reject_message(&reason)),
-        Err(e) if e.is_transient() => Err(HandlerError::unavailable(e)),
-        Err(e) => Err(HandlerError::new(e)),
+        ListSyncOutcome::Rejected { reason } => Ok(Response::reject_message(reason)),
     }
 }
 

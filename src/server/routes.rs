@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::dispatch::{Endpoint, Handled};
+use crate::dispatch::{observe, Endpoint, Handled};
 use crate::error::EndpointError;
 
 /// Shared state of the router.
@@ -68,46 +68,7 @@ async fn alexa(
             Handled::rejected(None, error)
         }
     };
-    let elapsed = started.elapsed();
-    let Handled {
-        request_type,
-        request_id,
-        outcome,
-        result,
-    } = handled;
-    let request_type = request_type.as_deref().unwrap_or("");
-    let request_id = request_id.as_deref().unwrap_or("");
-    let duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-    let (status, response) = match result {
-        Ok(bytes) => {
-            tracing::info!(
-                request_type,
-                request_id,
-                status = 200,
-                duration_us,
-                outcome,
-                "request"
-            );
-            (
-                200,
-                ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
-            )
-        }
-        Err(error) => {
-            let status = error.status().as_u16();
-            if status >= 500 {
-                tracing::error!(request_type, request_id, status, duration_us, outcome, error = %error, "request");
-            } else {
-                tracing::warn!(request_type, request_id, status, duration_us, outcome, error = %error, "request");
-            }
-            (status, error.into_response())
-        }
-    };
-    state
-        .endpoint
-        .metrics()
-        .request(request_type, status, elapsed);
-    response
+    observe(state.endpoint.metrics(), handled, started.elapsed())
 }
 
 /// `GET /healthz`: the process is alive.

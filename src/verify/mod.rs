@@ -33,12 +33,12 @@ use http::HeaderMap;
 use time::OffsetDateTime;
 
 use crate::config::VerificationConfig;
+use crate::envelope::RequestKind;
 
 pub use cert_store::CertStoreStats;
 pub use cert_url::{validate_cert_url, CertUrlError, CERT_URL_HOST, CERT_URL_PATH_PREFIX};
 pub use chain::SIGNING_CERT_SAN;
 pub use error::{VerifierInitError, VerifyError};
-pub use request_checks::{SKILL_EVENT_TOLERANCE_SECS, SKILL_EVENT_TYPES};
 pub use signature::{CERT_URL_HEADER, SIGNATURE_256_HEADER, SIGNATURE_SHA1_HEADER};
 pub use source::{CertSource, FetchError, HttpsCertSource, MAX_CERT_CHAIN_BYTES};
 
@@ -149,18 +149,19 @@ impl Verifier {
 
     /// Timestamp and skill id, from the parsed request.
     ///
-    /// `|now - timestamp|` must be within `timestamp_tolerance_secs` (3600 s
-    /// for the [`SKILL_EVENT_TYPES`]); `skill_id` (the caller extracts it:
-    /// context, then session) must be in `skill_ids` unless
-    /// `allow_any_skill`.
+    /// `|now - timestamp|` must be within `timestamp_tolerance_secs` (at least
+    /// [`LATE_TOLERANCE`](crate::envelope::LATE_TOLERANCE) for the kinds
+    /// Amazon delivers late, [`RequestKind::is_delivered_late`]); `skill_id`
+    /// (the caller extracts it: context, then session) must be in `skill_ids`
+    /// unless `allow_any_skill`.
     pub fn check_request(
         &self,
-        request_type: &str,
+        kind: RequestKind,
         timestamp: OffsetDateTime,
         skill_id: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<(), VerifyError> {
-        self.rules.check(request_type, timestamp, skill_id, now)
+        self.rules.check(kind, timestamp, skill_id, now)
     }
 
     /// Everything in one call, for library users: [`Verifier::verify_signature`],
@@ -175,7 +176,7 @@ impl Verifier {
         self.verify_signature(headers, body, now).await?;
         let facts = RequestFacts::parse(body)?;
         self.check_request(
-            &facts.request_type,
+            RequestKind::from_wire(&facts.request_type),
             facts.timestamp,
             facts.skill_id.as_deref(),
             now,

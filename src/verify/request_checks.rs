@@ -4,22 +4,10 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::error::VerifyError;
-
-/// Request types Amazon may deliver up to an hour late; they get
-/// [`SKILL_EVENT_TOLERANCE_SECS`] instead of `timestamp_tolerance_secs`.
-pub const SKILL_EVENT_TYPES: [&str; 5] = [
-    "AlexaSkillEvent.SkillEnabled",
-    "AlexaSkillEvent.SkillDisabled",
-    "AlexaSkillEvent.SkillPermissionAccepted",
-    "AlexaSkillEvent.SkillPermissionChanged",
-    "AlexaSkillEvent.SkillAccountLinked",
-];
-
-/// Timestamp tolerance of the [`SKILL_EVENT_TYPES`], as Amazon documents.
-pub const SKILL_EVENT_TOLERANCE_SECS: u64 = 3600;
+use crate::envelope::RequestKind;
 
 /// The timestamp and skill id rules, from config.
 #[derive(Debug, Clone)]
@@ -32,29 +20,27 @@ pub(crate) struct RequestRules {
 impl RequestRules {
     pub(crate) fn check(
         &self,
-        request_type: &str,
+        kind: RequestKind,
         timestamp: OffsetDateTime,
         skill_id: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<(), VerifyError> {
-        self.check_timestamp(request_type, timestamp, now)?;
+        self.check_timestamp(kind, timestamp, now)?;
         self.check_skill_id(skill_id)
     }
 
     /// `|now - timestamp| <= tolerance`, both directions, exact (sub-second)
-    /// arithmetic: 150 s is accepted, 150.001 s is not.
+    /// arithmetic: 150 s is accepted, 150.001 s is not. The tolerance is the
+    /// kind's ([`RequestKind::timestamp_tolerance`]).
     fn check_timestamp(
         &self,
-        request_type: &str,
+        kind: RequestKind,
         timestamp: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<(), VerifyError> {
-        let secs = if SKILL_EVENT_TYPES.contains(&request_type) {
-            self.tolerance_secs.max(SKILL_EVENT_TOLERANCE_SECS)
-        } else {
-            self.tolerance_secs
-        };
-        let tolerance = Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX));
+        let configured = std::time::Duration::from_secs(self.tolerance_secs);
+        let tolerance = kind.timestamp_tolerance(configured);
+        let tolerance = time::Duration::try_from(tolerance).unwrap_or(time::Duration::MAX);
         if (now - timestamp).abs() <= tolerance {
             Ok(())
         } else {

@@ -16,6 +16,7 @@ mod core;
 mod dedup_server;
 mod dedup_store;
 mod envelope;
+mod handler_api;
 mod list_sync_server;
 mod observability;
 mod observability_assets;

@@ -70,7 +70,10 @@ async fn metrics_count_good_rejected_and_duplicate_requests() {
         get("alexa_endpoint_requests_total{request_type=none,status=400}"),
         1.0
     );
-    assert_eq!(get("alexa_endpoint_dedup_outcomes_total{outcome=new}"), 1.0);
+    assert_eq!(
+        get("alexa_endpoint_dedup_outcomes_total{outcome=handled}"),
+        1.0
+    );
     assert_eq!(
         get("alexa_endpoint_dedup_outcomes_total{outcome=duplicate}"),
         1.0

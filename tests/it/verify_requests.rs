@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use alexa_endpoint::verify::{Verifier, VerifyError, SKILL_EVENT_TYPES};
+use alexa_endpoint::envelope::RequestKind;
+use alexa_endpoint::verify::{Verifier, VerifyError};
 use time::{Duration, OffsetDateTime};
 
 use super::verify_support::{
@@ -19,7 +20,7 @@ fn timestamp_exactly_at_tolerance_is_accepted_both_ways() {
     let n = now();
     for ts in [n - Duration::seconds(150), n + Duration::seconds(150), n] {
         assert_eq!(
-            v.check_request("IntentRequest", ts, Some(SKILL_ID), n),
+            v.check_request(RequestKind::Intent, ts, Some(SKILL_ID), n),
             Ok(())
         );
     }
@@ -31,14 +32,14 @@ fn timestamp_one_second_past_tolerance_is_rejected_both_ways() {
     let n = now();
     for ts in [n - Duration::seconds(151), n + Duration::seconds(151)] {
         assert_eq!(
-            v.check_request("IntentRequest", ts, Some(SKILL_ID), n),
+            v.check_request(RequestKind::Intent, ts, Some(SKILL_ID), n),
             Err(VerifyError::StaleTimestamp)
         );
     }
     // Sub-second precision: 150.5 s is more than 150 s.
     assert_eq!(
         v.check_request(
-            "IntentRequest",
+            RequestKind::Intent,
             n - Duration::milliseconds(150_500),
             Some(SKILL_ID),
             n
@@ -55,7 +56,7 @@ fn configured_tolerance_is_used() {
     let n = now();
     assert!(v
         .check_request(
-            "IntentRequest",
+            RequestKind::Intent,
             n - Duration::seconds(30),
             Some(SKILL_ID),
             n
@@ -63,7 +64,7 @@ fn configured_tolerance_is_used() {
         .is_ok());
     assert!(v
         .check_request(
-            "IntentRequest",
+            RequestKind::Intent,
             n - Duration::seconds(31),
             Some(SKILL_ID),
             n
@@ -75,8 +76,14 @@ fn configured_tolerance_is_used() {
 fn skill_events_allow_an_hour() {
     let v = plain_verifier();
     let n = now();
-    assert_eq!(SKILL_EVENT_TYPES.len(), 5);
-    for kind in SKILL_EVENT_TYPES {
+    let late: Vec<RequestKind> = RequestKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| k.is_delivered_late())
+        .collect();
+    assert_eq!(late.len(), 5);
+    for kind in late {
+        assert!(kind.as_str().starts_with("AlexaSkillEvent."), "{kind}");
         for ok in [n - Duration::seconds(3599), n + Duration::seconds(3599)] {
             assert_eq!(
                 v.check_request(kind, ok, Some(SKILL_ID), n),
@@ -99,7 +106,12 @@ fn skill_events_allow_an_hour() {
         "Messaging.MessageReceived",
     ] {
         assert_eq!(
-            v.check_request(kind, n - Duration::seconds(3599), Some(SKILL_ID), n),
+            v.check_request(
+                RequestKind::from_wire(kind),
+                n - Duration::seconds(3599),
+                Some(SKILL_ID),
+                n
+            ),
             Err(VerifyError::StaleTimestamp),
             "{kind}"
         );
@@ -116,7 +128,7 @@ fn fractional_seconds_are_accepted() {
     .expect("parse");
     let n = ts + Duration::milliseconds(149_900);
     assert_eq!(
-        v.check_request("IntentRequest", ts, Some(SKILL_ID), n),
+        v.check_request(RequestKind::Intent, ts, Some(SKILL_ID), n),
         Ok(())
     );
 }
@@ -125,9 +137,9 @@ fn fractional_seconds_are_accepted() {
 fn skill_id_missing_or_other_is_rejected() {
     let v = plain_verifier();
     let n = now();
-    let missing = v.check_request("IntentRequest", n, None, n);
+    let missing = v.check_request(RequestKind::Intent, n, None, n);
     assert_eq!(missing, Err(VerifyError::SkillIdMissing));
-    let other = v.check_request("IntentRequest", n, Some("amzn1.ask.skill.other"), n);
+    let other = v.check_request(RequestKind::Intent, n, Some("amzn1.ask.skill.other"), n);
     assert_eq!(other, Err(VerifyError::SkillIdNotAllowed));
     assert_eq!(
         VerifyError::SkillIdNotAllowed.reason(),
@@ -143,8 +155,11 @@ fn allow_any_skill_accepts_any_or_none() {
     cfg.allow_any_skill = true;
     let v = Verifier::with_source(&cfg, CountingSource::new("unused")).expect("verifier");
     let n = now();
-    assert_eq!(v.check_request("IntentRequest", n, Some("x"), n), Ok(()));
-    assert_eq!(v.check_request("IntentRequest", n, None, n), Ok(()));
+    assert_eq!(
+        v.check_request(RequestKind::Intent, n, Some("x"), n),
+        Ok(())
+    );
+    assert_eq!(v.check_request(RequestKind::Intent, n, None, n), Ok(()));
 }
 
 #[tokio::test]
