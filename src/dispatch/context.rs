@@ -31,6 +31,11 @@ impl RequestContext {
         }
     }
 
+    /// The endpoint's metrics (for built-in handlers' own counters).
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// `request.requestId`: unique per message, stable across re-deliveries.
     pub fn request_id(&self) -> &str {
         self.envelope.request.request_id()

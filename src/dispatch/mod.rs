@@ -3,7 +3,7 @@
 //! - [`Skill`] / [`SkillBuilder`]: the handler registry and routing by type;
 //! - [`Handler`], [`HandlerError`]: what a handler is and how it fails;
 //! - [`RequestContext`]: what a handler gets besides its typed request;
-//! - [`Endpoint`]: the request path — verify, parse, route, de-duplicate,
+//! - [`Pipeline`]: the request path — verify, parse, route, de-duplicate,
 //!   run under a deadline with panics caught, answer.
 
 mod context;
@@ -13,5 +13,5 @@ mod skill;
 
 pub use context::RequestContext;
 pub use handler::{BoxError, Handler, HandlerError, HandlerResult};
-pub use pipeline::{Endpoint, Handled, StartupError};
+pub use pipeline::{Handled, Pipeline, StartupError};
 pub use skill::{Skill, SkillBuilder};

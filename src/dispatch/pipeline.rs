@@ -36,9 +36,8 @@ use crate::verify::Verifier;
 /// crashed replica's claim still expires soon.
 const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
-/// The endpoint's request path with everything it needs. Build one per
-/// process (or per test server) and share it.
-pub struct Endpoint {
+/// The request path with everything it needs (wrapped by [`crate::Endpoint`]).
+pub struct Pipeline {
     skill: Skill,
     verifier: Option<Arc<Verifier>>,
     dedup: Arc<dyn DedupStore>,
@@ -81,7 +80,7 @@ pub struct Handled {
     pub result: Result<Bytes, EndpointError>,
 }
 
-impl Endpoint {
+impl Pipeline {
     /// Build from config: verifier (when `verification.enabled`), dedup store,
     /// Alexa API clients. Never waits for the network.
     pub fn new(skill: Skill, config: &Config) -> Result<Self, StartupError> {

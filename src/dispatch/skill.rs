@@ -27,7 +27,7 @@ struct Handlers {
 
 /// A skill: the set of handlers, by request type. Build one with
 /// [`Skill::builder`], then serve it with [`crate::serve`] or mount
-/// [`Skill::into_router`] in an existing axum app.
+/// [`crate::Endpoint::router`] in an existing axum app.
 ///
 /// Routing: the specific handler, else the [`SkillBuilder::fallback`], else
 /// the default answer of DESIGN's status table — 500 for request types that
