@@ -24,8 +24,9 @@ COPY --from=builder /src/target/release/alexa-endpoint /usr/local/bin/alexa-endp
 COPY config/default.toml /etc/alexa-endpoint/config.toml
 USER 10001
 ENV RUST_LOG=info
-EXPOSE 8080
+# 8080: the Alexa listener; 9090: /healthz, /readyz, /metrics (server.admin_listen)
+EXPOSE 8080 9090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-    CMD ["alexa-endpoint", "healthcheck", "http://127.0.0.1:8080/healthz"]
+    CMD ["alexa-endpoint", "healthcheck", "http://127.0.0.1:9090/healthz"]
 ENTRYPOINT ["alexa-endpoint"]
 CMD ["serve", "--config", "/etc/alexa-endpoint/config.toml"]

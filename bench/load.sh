@@ -83,6 +83,7 @@ if [ "$VERIFY" = 1 ]; then
   cat > "$config" <<EOF
 [server]
 listen = "127.0.0.1:$EP_PORT"
+admin_listen = "127.0.0.1:0"
 
 [verification]
 enabled = true
@@ -106,6 +107,7 @@ else
   cat > "$config" <<EOF
 [server]
 listen = "127.0.0.1:$EP_PORT"
+admin_listen = "127.0.0.1:0"
 
 [verification]
 enabled = false

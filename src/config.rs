@@ -51,6 +51,27 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_grace_secs: u64,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served. Equal to
+    /// `listen` (same address, non-zero port): both on one port.
+    pub admin_listen: SocketAddr,
+    /// A connection whose request headers are not complete this long after
+    /// it opened (or after the first byte of a keep-alive request) is closed.
+    pub header_read_timeout_ms: u64,
+    /// A request whose whole body has not arrived this long after its
+    /// headers answers 408 and the connection is closed.
+    pub body_read_timeout_ms: u64,
+    /// A keep-alive connection idle this long between requests is closed.
+    pub idle_timeout_secs: u64,
+    /// Open connections on the Alexa listener; beyond it new ones are closed
+    /// at once. Lowered at start-up if the file-descriptor limit is smaller.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers); larger answers 431.
+    pub max_header_bytes: usize,
+    /// Alexa requests handled at once; beyond it answers 503 with `Retry-After`.
+    pub max_in_flight: usize,
+    /// Accept HTTP/2 with prior knowledge (h2c) on a plain-HTTP listener.
+    /// (Over TLS, HTTP/2 is negotiated by ALPN as before.)
+    pub http2: bool,
     /// Serve HTTPS with these PEM files; absent means plain HTTP.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
@@ -285,6 +306,27 @@ impl Config {
         }
         if s.body_limit_bytes < 1024 {
             return Err(invalid("server.body_limit_bytes", "must be at least 1024"));
+        }
+        if s.header_read_timeout_ms == 0 {
+            return Err(invalid("server.header_read_timeout_ms", "must be > 0"));
+        }
+        if s.body_read_timeout_ms == 0 {
+            return Err(invalid("server.body_read_timeout_ms", "must be > 0"));
+        }
+        if s.idle_timeout_secs == 0 {
+            return Err(invalid("server.idle_timeout_secs", "must be > 0"));
+        }
+        if s.max_connections == 0 {
+            return Err(invalid("server.max_connections", "must be > 0"));
+        }
+        if !(8192..=1 << 20).contains(&s.max_header_bytes) {
+            return Err(invalid(
+                "server.max_header_bytes",
+                "must be between 8192 and 1048576",
+            ));
+        }
+        if s.max_in_flight == 0 {
+            return Err(invalid("server.max_in_flight", "must be > 0"));
         }
         let v = &self.verification;
         if v.enabled && v.skill_ids.is_empty() && !v.allow_any_skill {

@@ -1,5 +1,5 @@
 //! The one place where everything that can go wrong with a request becomes an
-//! HTTP answer to Alexa (README's status table).
+//! HTTP answer to Alexa (the README's status table).
 //!
 //! Internal causes are logged once, where the answer is written
 //! ([`crate::server`]); the JSON body carries only a machine-readable reason
@@ -29,6 +29,12 @@ pub enum EndpointError {
     /// The body could not be read.
     #[error("request body could not be read")]
     BodyUnreadable,
+    /// The whole body did not arrive within `server.body_read_timeout_ms`.
+    #[error("request body was not received in time")]
+    BodyTimeout,
+    /// `server.max_in_flight` requests are being handled: try again shortly.
+    #[error("the endpoint is at capacity; retry shortly")]
+    Overloaded,
     /// Another request is handling the same `requestId` right now.
     #[error("this requestId is being handled by another request")]
     InProgress,
@@ -69,6 +75,8 @@ impl EndpointError {
             EndpointError::Verify(_) | EndpointError::Parse(_) => StatusCode::BAD_REQUEST,
             EndpointError::BodyUnreadable => StatusCode::BAD_REQUEST,
             EndpointError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            EndpointError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            EndpointError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             EndpointError::InProgress => StatusCode::CONFLICT,
             EndpointError::DedupStore(_) => StatusCode::SERVICE_UNAVAILABLE,
             EndpointError::Handler(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
@@ -90,6 +98,8 @@ impl EndpointError {
             EndpointError::Parse(e) => Outcome::Invalid(e.kind()),
             EndpointError::BodyTooLarge => Outcome::BodyTooLarge,
             EndpointError::BodyUnreadable => Outcome::BodyUnreadable,
+            EndpointError::BodyTimeout => Outcome::BodyTimeout,
+            EndpointError::Overloaded => Outcome::Overloaded,
             EndpointError::InProgress => Outcome::InProgress,
             EndpointError::DedupStore(_) => Outcome::DedupStoreUnavailable,
             EndpointError::Handler(e) if e.is_transient() => Outcome::HandlerUnavailable,
@@ -110,12 +120,27 @@ impl EndpointError {
         self.outcome().as_str()
     }
 
+    /// Seconds the caller should wait before retrying (`Retry-After`).
+    pub fn retry_after_secs(&self) -> Option<u32> {
+        match self {
+            EndpointError::Overloaded => Some(1),
+            _ => None,
+        }
+    }
+
     /// The message shown to the caller. Handler errors are the user's code:
-    /// their text may contain anything (even a token), so it stays in the
-    /// log only.
+    /// their text may contain anything (even a token), and store or download
+    /// failures carry internal addresses and upstream error text: all of it
+    /// stays in the log only.
     fn public_message(&self) -> String {
         match self {
             EndpointError::Handler(_) => "the handler failed; see the endpoint's log".to_owned(),
+            EndpointError::DedupStore(_) => {
+                "the dedup store is unavailable; see the endpoint's log".to_owned()
+            }
+            EndpointError::Verify(e) if e.is_transient() => {
+                "request verification is temporarily unavailable; see the endpoint's log".to_owned()
+            }
             other => other.to_string(),
         }
     }
@@ -133,6 +158,12 @@ impl IntoResponse for EndpointError {
             error: self.reason(),
             message: self.public_message(),
         };
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }

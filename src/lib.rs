@@ -36,11 +36,11 @@ pub mod verify;
 
 pub use config::Config;
 pub use dispatch::{
-    Endpoint, Handler, HandlerError, HandlerResult, Outcome, RequestContext, Skill, SkillBuilder,
+    Handler, HandlerError, HandlerResult, Outcome, RequestContext, Skill, SkillBuilder,
 };
 pub use envelope::{Request, RequestEnvelope, Response};
 pub use error::EndpointError;
-pub use server::{serve, Server};
+pub use server::{serve, Endpoint, Server};
 
 /// Install aws-lc-rs as rustls' process-wide crypto provider (idempotent).
 /// Everything that builds a TLS client or server calls it first.

@@ -14,6 +14,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetri
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
@@ -63,6 +64,42 @@ pub struct Metrics {
     api_calls: Family<ApiLabels, Counter>,
     acknowledged: Counter,
     unprocessable: Counter,
+    listener: ListenerMetrics,
+}
+
+/// Admission and connection figures of the Alexa listener.
+#[derive(Default)]
+struct ListenerMetrics {
+    in_flight: Gauge,
+    shed: Family<ReasonLabel, Counter>,
+    connections_rejected: Counter,
+    open_connections: Gauge,
+}
+
+impl ListenerMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "in_flight_requests",
+            "Alexa requests being handled now",
+            self.in_flight.clone(),
+        );
+        registry.register(
+            "shed_requests",
+            "Requests answered 503 at once because a bound was reached, by reason \
+             (in_flight, outbound_saturated)",
+            self.shed.clone(),
+        );
+        registry.register(
+            "connections_rejected",
+            "Connections closed at once because server.max_connections were open",
+            self.connections_rejected.clone(),
+        );
+        registry.register(
+            "open_connections",
+            "Open connections on the Alexa listener",
+            self.open_connections.clone(),
+        );
+    }
 }
 
 /// Reads the cert cache counters at scrape time.
@@ -177,6 +214,8 @@ impl Metrics {
         if let Some(cert) = cert {
             registry.register_collector(Box::new(CertCacheCollector(cert)));
         }
+        let listener = ListenerMetrics::default();
+        listener.register(&mut registry);
         let build_info = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         registry.register("build", "Build information", build_info);
         Arc::new(Self {
@@ -190,6 +229,7 @@ impl Metrics {
             api_calls,
             acknowledged,
             unprocessable,
+            listener,
         })
     }
 
@@ -249,6 +289,30 @@ impl Metrics {
     /// Count a message acknowledged although it can never be processed.
     pub fn unprocessable(&self) {
         self.unprocessable.inc();
+    }
+
+    /// One more (`+1`) or one fewer (`-1`) Alexa request being handled.
+    pub fn in_flight(&self, delta: i64) {
+        self.listener.in_flight.inc_by(delta);
+    }
+
+    /// Count a request answered 503 at once; `reason` is `in_flight` or
+    /// `outbound_saturated`.
+    pub fn shed(&self, reason: &'static str) {
+        self.listener
+            .shed
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    /// Count a connection closed at once at `server.max_connections`.
+    pub fn connection_rejected(&self) {
+        self.listener.connections_rejected.inc();
+    }
+
+    /// One more (`+1`) or one fewer (`-1`) open connection on the Alexa listener.
+    pub fn open_connections(&self, delta: i64) {
+        self.listener.open_connections.inc_by(delta);
     }
 
     /// Render the exposition text.

@@ -42,8 +42,8 @@ enum Command {
     Dev(dev::DevCommand),
     /// GET a URL and exit 0 on HTTP 200 (the container's HEALTHCHECK; no curl needed).
     Healthcheck {
-        /// e.g. http://127.0.0.1:8080/healthz
-        #[arg(default_value = "http://127.0.0.1:8080/healthz")]
+        /// e.g. http://127.0.0.1:9090/healthz (the admin listener)
+        #[arg(default_value = "http://127.0.0.1:9090/healthz")]
         url: String,
     },
 }

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::api::{AlexaApi, ApiError, ListsClient};
 use crate::envelope::{EnvelopeInfo, Request, RequestEnvelope, RequestKind};
+use crate::metrics::Metrics;
 
 /// Per-request context handed to every handler, with the skill's shared
 /// state `S` (see [`SkillBuilder::with_state`](crate::SkillBuilder::with_state)).
@@ -30,6 +31,8 @@ struct Shared {
     timestamp: OffsetDateTime,
     locale: Option<String>,
     api: AlexaApi,
+    /// Set when the pipeline runs the handler (built-in handlers count into it).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl RequestContext {
@@ -37,6 +40,23 @@ impl RequestContext {
     /// is then moved into the handler (the dispatcher does this; public for
     /// handler tests).
     pub fn new(envelope: RequestEnvelope, api: AlexaApi) -> (Self, Request) {
+        Self::build(envelope, api, None)
+    }
+
+    /// [`RequestContext::new`] with the endpoint's metrics (the pipeline).
+    pub(crate) fn with_metrics(
+        envelope: RequestEnvelope,
+        api: AlexaApi,
+        metrics: Arc<Metrics>,
+    ) -> (Self, Request) {
+        Self::build(envelope, api, Some(metrics))
+    }
+
+    fn build(
+        envelope: RequestEnvelope,
+        api: AlexaApi,
+        metrics: Option<Arc<Metrics>>,
+    ) -> (Self, Request) {
         let (info, request) = envelope.into_parts();
         let unknown_type = match &request {
             Request::Unknown(r) => Some(r.request_type.clone()),
@@ -50,6 +70,7 @@ impl RequestContext {
             timestamp: request.timestamp(),
             locale: request.locale().map(str::to_owned),
             api,
+            metrics,
         };
         let ctx = Self {
             shared: Arc::new(shared),
@@ -72,6 +93,11 @@ impl<S> RequestContext<S> {
     /// [`SkillBuilder::with_state`](crate::SkillBuilder::with_state).
     pub fn state(&self) -> &S {
         &self.state
+    }
+
+    /// The endpoint's metrics when run by the pipeline (built-in handlers' own counters).
+    pub(crate) fn metrics(&self) -> Option<&Metrics> {
+        self.shared.metrics.as_deref()
     }
 
     /// `request.requestId`: unique per message, stable across re-deliveries.

@@ -4,7 +4,7 @@
 //!   routing by type;
 //! - [`Handler`], [`HandlerError`]: what a handler is and how it fails;
 //! - [`RequestContext`]: what a handler gets besides its typed request;
-//! - [`Endpoint`]: the request path — verify, parse, route, de-duplicate
+//! - [`Pipeline`]: the request path — verify, parse, route, de-duplicate
 //!   (through [`DedupGuard`](crate::dedup::DedupGuard)), run under a deadline
 //!   with panics caught, answer;
 //! - [`Outcome`]: what became of a request, one label set for logs, metrics
@@ -21,5 +21,5 @@ pub use context::RequestContext;
 pub use handler::{BoxError, Handler, HandlerError, HandlerResult};
 pub use observe::observe;
 pub use outcome::Outcome;
-pub use pipeline::{Endpoint, Handled, StartupError};
+pub use pipeline::{Handled, Pipeline, StartupError};
 pub use skill::{Skill, SkillBuilder};

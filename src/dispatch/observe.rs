@@ -11,7 +11,7 @@ use crate::dispatch::Handled;
 use crate::metrics::Metrics;
 
 /// Log, count and answer one request: the route calls this with what
-/// [`Endpoint::handle`](crate::dispatch::Endpoint::handle) returned and the
+/// [`Pipeline::handle`](crate::dispatch::Pipeline::handle) returned and the
 /// time since it read the request.
 ///
 /// The access log line (`request`) carries `request_type`, `request_id`,

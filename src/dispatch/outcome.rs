@@ -41,6 +41,12 @@ pub enum Outcome {
     BodyTooLarge,
     /// The body could not be read: 400 (`body_unreadable`).
     BodyUnreadable,
+    /// The whole body did not arrive within `server.body_read_timeout_ms`:
+    /// 408 (`body_timeout`).
+    BodyTimeout,
+    /// `server.max_in_flight` requests are being handled: 503 with
+    /// `Retry-After` (`overloaded`).
+    Overloaded,
     /// The endpoint is shutting down: 503 (`shutting_down`).
     ShuttingDown,
     /// No route: 404 (`not_found`).
@@ -74,6 +80,8 @@ impl Outcome {
             Outcome::ResponseTooLarge => "response_too_large",
             Outcome::BodyTooLarge => "body_too_large",
             Outcome::BodyUnreadable => "body_unreadable",
+            Outcome::BodyTimeout => "body_timeout",
+            Outcome::Overloaded => "overloaded",
             Outcome::ShuttingDown => "shutting_down",
             Outcome::NotFound => "not_found",
             Outcome::MethodNotAllowed => "method_not_allowed",

@@ -36,9 +36,8 @@ use crate::verify::Verifier;
 /// crashed replica's claim still expires soon.
 const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
-/// The endpoint's request path with everything it needs. Build one per
-/// process (or per test server) and share it.
-pub struct Endpoint {
+/// The request path with everything it needs (wrapped by [`crate::Endpoint`]).
+pub struct Pipeline {
     skill: Skill,
     verifier: Option<Arc<Verifier>>,
     dedup: DedupGuard,
@@ -79,7 +78,7 @@ pub struct Handled {
     pub result: Result<Bytes, EndpointError>,
 }
 
-impl Endpoint {
+impl Pipeline {
     /// Build from config: verifier (when `verification.enabled`), dedup store,
     /// Alexa API clients. Never waits for the network.
     pub fn new(skill: Skill, config: &Config) -> Result<Self, StartupError> {
@@ -190,7 +189,8 @@ impl Endpoint {
     }
 
     async fn dispatch(&self, envelope: RequestEnvelope) -> Handled {
-        let (ctx, request) = RequestContext::new(envelope, self.api.clone());
+        let (ctx, request) =
+            RequestContext::with_metrics(envelope, self.api.clone(), self.metrics.clone());
         let kind = ctx.kind();
         let request_id = ctx.request_id().to_owned();
         let is_message = kind == RequestKind::MessageReceived;

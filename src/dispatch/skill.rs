@@ -27,7 +27,8 @@ struct Handlers {
 }
 
 /// A skill: the set of handlers, by request type. Build one with
-/// [`Skill::builder`], then serve it with [`crate::serve`].
+/// [`Skill::builder`], then serve it with [`crate::serve`] or mount
+/// [`crate::Endpoint::router`] in an existing axum app.
 ///
 /// Routing: the specific handler, else the [`SkillBuilder::fallback`], else
 /// the default answer of README's status table, decided by

@@ -13,6 +13,7 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
+use tokio::sync::Semaphore;
 
 use crate::config::WebhookConfig;
 use crate::dispatch::{HandlerError, HandlerResult, RequestContext};
@@ -66,7 +67,18 @@ struct Inner {
     url: url::Url,
     key: Option<Vec<u8>>,
     http: reqwest::Client,
+    /// One permit per delivery in progress: at most
+    /// [`MAX_CONCURRENT_DELIVERIES`] outbound requests (and sockets).
+    slots: Semaphore,
 }
+
+/// Deliveries in progress at once. When all are taken, a message answers
+/// 503 at once (Alexa re-delivers it) instead of queueing for a socket past
+/// the handler deadline.
+pub const MAX_CONCURRENT_DELIVERIES: usize = 128;
+
+/// Idle keep-alive connections kept to the webhook backend.
+const MAX_IDLE_CONNECTIONS: usize = 32;
 
 /// Why a delivery failed (its text never contains a token or the secret).
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +92,9 @@ pub enum WebhookError {
     /// The backend answered non-2xx.
     #[error("webhook answered HTTP {0}")]
     Status(u16),
+    /// Every delivery slot is taken (the backend is slow).
+    #[error("webhook saturated: {MAX_CONCURRENT_DELIVERIES} deliveries in progress")]
+    Saturated,
 }
 
 impl Webhook {
@@ -96,6 +111,9 @@ impl Webhook {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(deadline)
+            .connect_timeout(deadline)
+            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
+            .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| HandlerSetupError {
                 key: "handler.webhook",
@@ -106,6 +124,7 @@ impl Webhook {
                 url: cfg.url.clone(),
                 key,
                 http,
+                slots: Semaphore::new(MAX_CONCURRENT_DELIVERIES),
             }),
         })
     }
@@ -116,6 +135,12 @@ impl Webhook {
         ctx: &RequestContext,
         msg: &MessageReceivedRequest,
     ) -> HandlerResult {
+        let Ok(_slot) = self.inner.slots.try_acquire() else {
+            if let Some(metrics) = ctx.metrics() {
+                metrics.shed("outbound_saturated");
+            }
+            return Err(HandlerError::unavailable(WebhookError::Saturated));
+        };
         let body = WebhookBody {
             request_id: ctx.request_id(),
             timestamp: msg.timestamp.format(&Rfc3339).map_err(HandlerError::new)?,

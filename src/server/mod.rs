@@ -1,25 +1,37 @@
-//! Running the endpoint: bind, serve (HTTP or HTTPS), shut down gracefully.
+//! Running the endpoint: the embeddable [`Endpoint`], and the standalone
+//! [`Server`] built from it — an Alexa listener serving only
+//! `POST {server.path}` and an admin listener serving `/healthz`, `/readyz`
+//! and `/metrics`, both under connection, header, body and idle limits.
 //!
 //! Building ([`Server::bind`]) is separate from running ([`Server::run`]) so
-//! that tests can bind port 0, read the address, then run.
+//! that tests can bind port 0, read the addresses, then run.
 
+mod body;
+mod connection;
+mod endpoint;
+mod fd_limit;
+mod listener;
 mod routes;
 mod shutdown;
 mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::Router;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-pub use routes::{router, AppState};
+pub use endpoint::Endpoint;
 pub use shutdown::signal as shutdown_signal;
 
 use crate::config::Config;
-use crate::dispatch::{Endpoint, Skill, StartupError};
+use crate::dispatch::{Skill, StartupError};
+use connection::ConnLimits;
+use listener::Listener;
+
+/// Connections the admin listener keeps open at once (probes and scrapes).
+const ADMIN_MAX_CONNECTIONS: usize = 64;
 
 /// Start-up or serving failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,38 +46,64 @@ pub enum ServeError {
 
 /// A bound, not yet running, endpoint server.
 pub struct Server {
-    listener: std::net::TcpListener,
-    endpoint: Arc<Endpoint>,
+    alexa: std::net::TcpListener,
+    /// `None`: the operations routes share the Alexa listener.
+    admin: Option<std::net::TcpListener>,
+    endpoint: Endpoint,
     config: Config,
-    shutting_down: Arc<AtomicBool>,
+    max_connections: usize,
+}
+
+async fn bind_std(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    listener.into_std()
 }
 
 impl Server {
-    /// Build the endpoint from `config` and bind `server.listen`.
+    /// Build the endpoint from `config` and bind `server.listen` and
+    /// `server.admin_listen`.
     pub async fn bind(skill: Skill, config: Config) -> Result<Self, ServeError> {
         let endpoint = Endpoint::new(skill, &config)?;
         Self::bind_endpoint(endpoint, config).await
     }
 
     /// Bind with an endpoint built elsewhere (custom verifier or store).
+    ///
+    /// Raises the soft `RLIMIT_NOFILE` to the hard limit and lowers
+    /// `server.max_connections` (with a warning) if it does not fit.
     pub async fn bind_endpoint(endpoint: Endpoint, config: Config) -> Result<Self, ServeError> {
-        let listener = tokio::net::TcpListener::bind(config.server.listen).await?;
-        let listener = listener.into_std()?;
+        let s = &config.server;
+        let alexa = bind_std(s.listen).await?;
+        // Port 0 asks for a free port each time: two of them are two ports.
+        let shared = s.admin_listen == s.listen && s.listen.port() != 0;
+        let admin = if shared {
+            None
+        } else {
+            Some(bind_std(s.admin_listen).await?)
+        };
+        let max_connections = fd_limit::fit_connections(s.max_connections);
         Ok(Self {
-            listener,
-            endpoint: Arc::new(endpoint),
+            alexa,
+            admin,
+            endpoint,
             config,
-            shutting_down: Arc::new(AtomicBool::new(false)),
+            max_connections,
         })
     }
 
-    /// The bound address (useful with port 0).
+    /// The bound address of the Alexa listener (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.alexa.local_addr()
+    }
+
+    /// The bound address of the admin listener (the Alexa listener's when
+    /// `server.admin_listen` equals `server.listen`).
+    pub fn admin_addr(&self) -> std::io::Result<SocketAddr> {
+        self.admin.as_ref().unwrap_or(&self.alexa).local_addr()
     }
 
     /// The endpoint this server runs.
-    pub fn endpoint(&self) -> &Arc<Endpoint> {
+    pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
 
@@ -75,68 +113,104 @@ impl Server {
     }
 
     /// Serve until `shutdown` resolves, then: `/readyz` answers 503, no new
-    /// connections are accepted, in-flight requests finish (and are
-    /// acknowledged) within `server.shutdown_grace_secs`.
+    /// connection is accepted, idle and half-read connections close at once,
+    /// in-flight requests finish (and are acknowledged) within
+    /// `server.shutdown_grace_secs`.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let Server {
-            listener,
+            alexa,
+            admin,
             endpoint,
             config,
-            shutting_down,
+            max_connections,
         } = self;
-        let grace = Duration::from_secs(config.server.shutdown_grace_secs);
-        let state = AppState::new(endpoint.clone(), shutting_down.clone());
-        let app: Router = router(state, &config.server.path, config.server.body_limit_bytes);
-        let handle = axum_server::Handle::new();
-        let shutdown_started = Arc::new(OnceLock::new());
-        {
-            let handle = handle.clone();
-            let shutdown_started = shutdown_started.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                let _ = shutdown_started.set(Instant::now());
-                shutting_down.store(true, Ordering::SeqCst);
-                handle.graceful_shutdown(Some(grace));
-            });
+        let s = &config.server;
+        let grace = Duration::from_secs(s.shutdown_grace_secs);
+        let tls = s.tls.as_ref().map(tls::Tls::load).transpose()?;
+        shutdown::handle_sighup(tls.clone());
+        let limits = ConnLimits {
+            header_read_timeout: Duration::from_millis(s.header_read_timeout_ms),
+            idle_timeout: Duration::from_secs(s.idle_timeout_secs),
+            max_header_bytes: s.max_header_bytes,
+            h2c: s.http2,
+        };
+        let alexa_app = match admin {
+            Some(_) => endpoint.router(),
+            None => endpoint.router().merge(endpoint.ops_router()),
+        };
+        alexa.set_nonblocking(true)?;
+        let alexa = tokio::net::TcpListener::from_std(alexa)?;
+        let addr = alexa.local_addr()?;
+        let stop_alexa = CancellationToken::new();
+        let stop_admin = CancellationToken::new();
+        let connections = TaskTracker::new();
+        let admin_connections = TaskTracker::new();
+        let mut loops = Vec::new();
+        loops.push(tokio::spawn(
+            Listener {
+                name: "alexa",
+                socket: alexa,
+                app: routes::with_json_fallbacks(alexa_app),
+                limits,
+                tls: tls.clone(),
+                max_connections,
+                metrics: Some(endpoint.metrics().clone()),
+            }
+            .run(stop_alexa.clone(), connections.clone()),
+        ));
+        if let Some(admin) = admin {
+            admin.set_nonblocking(true)?;
+            let admin = tokio::net::TcpListener::from_std(admin)?;
+            let admin_addr = admin.local_addr()?;
+            loops.push(tokio::spawn(
+                Listener {
+                    name: "admin",
+                    socket: admin,
+                    app: routes::with_json_fallbacks(endpoint.ops_router()),
+                    limits: ConnLimits {
+                        h2c: false,
+                        ..limits
+                    },
+                    tls: None,
+                    max_connections: ADMIN_MAX_CONNECTIONS,
+                    metrics: None,
+                }
+                .run(stop_admin.clone(), admin_connections.clone()),
+            ));
+            tracing::info!(addr = %admin_addr, "listening (admin)");
         }
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let service = app.into_make_service();
-        match &config.server.tls {
-            None => {
-                tracing::info!(%addr, path = %config.server.path, "listening (HTTP)");
-                axum_server::from_tcp(listener)
-                    .handle(handle)
-                    .serve(service)
-                    .await?;
-            }
-            Some(tls_cfg) => {
-                let rustls = tls::load(tls_cfg).await?;
-                tls::reload_on_sighup(rustls.clone(), tls_cfg.clone());
-                tracing::info!(%addr, path = %config.server.path, "listening (HTTPS)");
-                axum_server::from_tcp_rustls(listener, rustls)
-                    .handle(handle)
-                    .serve(service)
-                    .await?;
-            }
+        let mode = if tls.is_some() { "HTTPS" } else { "HTTP" };
+        tracing::info!(%addr, path = %s.path, max_connections, "listening ({mode})");
+
+        shutdown.await;
+        let started = Instant::now();
+        // /readyz turns 503 and half-read bodies are abandoned before the
+        // connections are told to finish.
+        endpoint.begin_shutdown();
+        stop_alexa.cancel();
+        connections.close();
+        if tokio::time::timeout(grace, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = connections.len(),
+                "shutdown grace elapsed with connections still open"
+            );
         }
         // Connections are closed; handler tasks whose caller went away may
         // still be finishing their dedup bookkeeping.
-        let tasks = endpoint.tasks();
-        tasks.close();
-        let since = shutdown_started
-            .get()
-            .map(Instant::elapsed)
-            .unwrap_or_default();
-        let left = grace.saturating_sub(since);
-        if tokio::time::timeout(left, tasks.wait()).await.is_err() {
-            tracing::warn!(
-                in_flight = tasks.len(),
-                "shutdown grace elapsed with handlers still running"
-            );
+        endpoint
+            .shutdown(grace.saturating_sub(started.elapsed()))
+            .await;
+        stop_admin.cancel();
+        admin_connections.close();
+        let _ = tokio::time::timeout(Duration::from_secs(1), admin_connections.wait()).await;
+        for accept_loop in loops {
+            let _ = accept_loop.await;
         }
         tracing::info!("stopped");
         Ok(())
@@ -146,19 +220,4 @@ impl Server {
 /// Run `skill` as a standalone endpoint with `config` until SIGTERM/SIGINT.
 pub async fn serve(skill: Skill, config: Config) -> Result<(), ServeError> {
     Server::bind(skill, config).await?.run().await
-}
-
-impl Skill {
-    /// An `axum::Router` serving this skill at `server.path` (plus
-    /// `/healthz`, `/readyz`, `/metrics`), to mount in an existing app.
-    /// Verification, dedup and the handler deadline follow `config`.
-    pub fn into_router(self, config: &Config) -> Result<Router, StartupError> {
-        let endpoint = Arc::new(Endpoint::new(self, config)?);
-        let state = AppState::new(endpoint, Arc::new(AtomicBool::new(false)));
-        Ok(router(
-            state,
-            &config.server.path,
-            config.server.body_limit_bytes,
-        ))
-    }
 }

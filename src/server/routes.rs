@@ -1,94 +1,78 @@
-//! The axum router: the Alexa POST route, health, readiness, metrics, and
-//! JSON error bodies for everything else (404, 405, 413).
+//! Route handlers: the Alexa POST (bounded body, admission, access log and
+//! metrics), health, readiness, metrics, and the JSON 404/405 of the
+//! standalone listeners.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode, Version};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use bytes::Bytes;
 use serde_json::json;
 
-use crate::dispatch::{observe, Endpoint, Handled};
+use crate::dispatch::{observe, Handled};
 use crate::error::EndpointError;
 
-/// Shared state of the router.
-#[derive(Clone)]
-pub struct AppState {
-    endpoint: Arc<Endpoint>,
-    shutting_down: Arc<AtomicBool>,
-}
-
-impl AppState {
-    /// State over an endpoint; `shutting_down` turns `/readyz` to 503.
-    pub fn new(endpoint: Arc<Endpoint>, shutting_down: Arc<AtomicBool>) -> Self {
-        Self {
-            endpoint,
-            shutting_down,
-        }
-    }
-}
-
-/// Build the router: `POST {path}` for Alexa, `GET /healthz`, `GET /readyz`,
-/// `GET /metrics`.
-pub fn router(state: AppState, path: &str, body_limit_bytes: usize) -> Router {
-    Router::new()
-        .route(
-            path,
-            post(alexa).layer(DefaultBodyLimit::max(body_limit_bytes)),
-        )
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .fallback(|| async { EndpointError::NotFound })
-        .method_not_allowed_fallback(|| async { EndpointError::MethodNotAllowed })
-        .with_state(state)
-}
+use super::body;
+use super::endpoint::Endpoint;
 
 /// `POST {server.path}`: one Alexa request.
-async fn alexa(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+pub(super) async fn alexa(State(endpoint): State<Endpoint>, request: Request) -> Response {
     let started = Instant::now();
-    let handled = match body {
-        Ok(body) => state.endpoint.handle(&headers, body).await,
-        Err(rejection) => {
-            let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                EndpointError::BodyTooLarge
-            } else {
-                EndpointError::BodyUnreadable
-            };
-            Handled::rejected(None, error)
+    let (parts, body) = request.into_parts();
+    let handled = if endpoint.is_shutting_down() {
+        Handled::rejected(None, EndpointError::ShuttingDown)
+    } else {
+        match body::read(
+            &parts.headers,
+            body,
+            endpoint.body_limits(),
+            endpoint.draining(),
+        )
+        .await
+        {
+            Err(error) => Handled::rejected(None, error),
+            Ok(body) => match endpoint.admit() {
+                // The slot is held until the answer is ready.
+                Some(_admitted) => endpoint.pipeline().handle(&parts.headers, body).await,
+                None => Handled::rejected(None, EndpointError::Overloaded),
+            },
         }
     };
-    observe(state.endpoint.metrics(), handled, started.elapsed())
+    let mut response = observe(endpoint.metrics(), handled, started.elapsed());
+    // An answer given before the body was read whole leaves unread bytes on
+    // the connection: close it rather than parse them as a next request.
+    let status = response.status();
+    let unread = status == StatusCode::PAYLOAD_TOO_LARGE
+        || status == StatusCode::REQUEST_TIMEOUT
+        || (status == StatusCode::SERVICE_UNAVAILABLE && endpoint.is_shutting_down());
+    if unread && parts.version <= Version::HTTP_11 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// `GET /healthz`: the process is alive.
-async fn healthz() -> Json<serde_json::Value> {
+pub(super) async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: config loaded, not shutting down, dedup store reachable.
-async fn readyz(State(state): State<AppState>) -> Response {
-    let store = state.endpoint.dedup_store();
-    if state.shutting_down.load(Ordering::SeqCst) {
+/// `GET /readyz`: not shutting down, dedup store reachable.
+pub(super) async fn readyz(State(endpoint): State<Endpoint>) -> Response {
+    if endpoint.is_shutting_down() {
         let body = json!({"error": "shutting_down", "message": "the endpoint is shutting down"});
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
+    let store = endpoint.dedup_store();
     match store.ping().await {
         Ok(()) => Json(json!({"status": "ready", "dedup": store.name()})).into_response(),
         Err(e) => {
+            tracing::warn!(dedup = store.name(), error = %e, "readiness: dedup store unreachable");
             let body = json!({
                 "error": "dedup_store_unavailable",
-                "message": format!("dedup store ({}) unreachable: {e}", store.name()),
+                "message": format!("dedup store ({}) unreachable; see the endpoint's log", store.name()),
             });
             (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
         }
@@ -96,8 +80,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /metrics`: Prometheus / OpenMetrics text.
-async fn metrics(State(state): State<AppState>) -> Response {
-    let text = state.endpoint.metrics().encode();
+pub(super) async fn metrics(State(endpoint): State<Endpoint>) -> Response {
+    let text = endpoint.metrics().encode();
     (
         [(
             header::CONTENT_TYPE,
@@ -106,4 +90,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
+}
+
+/// `router` with the standalone server's JSON 404 (unknown path) and 405
+/// (known path, other method) answers.
+pub(super) fn with_json_fallbacks(router: Router) -> Router {
+    router
+        .fallback(|| async { EndpointError::NotFound })
+        .method_not_allowed_fallback(|| async { EndpointError::MethodNotAllowed })
 }

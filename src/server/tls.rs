@@ -1,34 +1,83 @@
-//! HTTPS with rustls, reloading the certificate on SIGHUP.
+//! HTTPS with rustls (TLS 1.2 and 1.3, forward-secret suites only, ALPN h2
+//! and http/1.1), the certificate reloadable on SIGHUP.
 
-use axum_server::tls_rustls::RustlsConfig;
+use std::io;
+use std::sync::{Arc, RwLock};
+
+use rustls::ServerConfig;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsConfig;
 
-/// Load the PEM files of `[server.tls]`.
-pub async fn load(cfg: &TlsConfig) -> std::io::Result<RustlsConfig> {
-    crate::install_crypto_provider();
-    RustlsConfig::from_pem_file(&cfg.cert, &cfg.key).await
+/// The TLS acceptor of a listener; [`Tls::reload`] swaps in a new
+/// certificate for the connections that follow.
+#[derive(Clone)]
+pub(crate) struct Tls {
+    files: TlsConfig,
+    current: Arc<RwLock<TlsAcceptor>>,
 }
 
-/// Reload the certificate and key on every SIGHUP (certificate rotation
-/// without a restart). A failed reload keeps the old certificate.
-pub fn reload_on_sighup(rustls: RustlsConfig, cfg: TlsConfig) {
-    #[cfg(unix)]
-    tokio::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            tracing::error!("cannot listen for SIGHUP: TLS reload disabled");
-            return;
-        };
-        while hup.recv().await.is_some() {
-            match rustls.reload_from_pem_file(&cfg.cert, &cfg.key).await {
-                Ok(()) => tracing::info!(cert = %cfg.cert.display(), "TLS certificate reloaded"),
-                Err(e) => {
-                    tracing::error!(error = %e, "TLS reload failed; keeping the old certificate")
+fn invalid(what: &str, e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"))
+}
+
+fn server_config(files: &TlsConfig) -> io::Result<ServerConfig> {
+    crate::install_crypto_provider();
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| invalid(&format!("{}", files.cert.display()), e))?;
+    if certs.is_empty() {
+        return Err(invalid(
+            &format!("{}", files.cert.display()),
+            "no certificate found",
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| invalid(&format!("{}", files.key.display()), e))?;
+    // The default versions are TLS 1.3 and 1.2, and every suite the
+    // aws-lc-rs provider offers is ECDHE (forward secret).
+    let mut config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| invalid("server.tls", e))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+impl Tls {
+    /// Load the PEM files of `[server.tls]`.
+    pub(crate) fn load(files: &TlsConfig) -> io::Result<Self> {
+        let acceptor = TlsAcceptor::from(Arc::new(server_config(files)?));
+        Ok(Self {
+            files: files.clone(),
+            current: Arc::new(RwLock::new(acceptor)),
+        })
+    }
+
+    /// The acceptor for a new connection.
+    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+        match self.current.read() {
+            Ok(acceptor) => acceptor.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-read the certificate and key; on failure the old ones stay.
+    pub(crate) fn reload(&self) {
+        match server_config(&self.files) {
+            Ok(config) => {
+                let acceptor = TlsAcceptor::from(Arc::new(config));
+                match self.current.write() {
+                    Ok(mut current) => *current = acceptor,
+                    Err(poisoned) => *poisoned.into_inner() = acceptor,
                 }
+                tracing::info!(cert = %self.files.cert.display(), "TLS certificate reloaded");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "TLS reload failed; keeping the old certificate")
             }
         }
-    });
-    #[cfg(not(unix))]
-    let _ = (rustls, cfg);
+    }
 }

@@ -19,6 +19,7 @@ async fn sigterm_lets_the_in_flight_request_finish_with_200_then_exits_0() {
         r#"
 [server]
 listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
 shutdown_grace_secs = 20
 [verification]
 enabled = false
@@ -111,13 +112,13 @@ async fn check_config_prints_the_effective_config() {
 async fn healthcheck_subcommand_reports_the_server_health() {
     let app = spawn_app(alexa_endpoint::Skill::builder().build(), test_config()).await;
     let ok = command()
-        .args(["healthcheck", &app.url("/healthz")])
+        .args(["healthcheck", &app.admin_url("/healthz")])
         .status()
         .await
         .unwrap();
     assert!(ok.success());
     let missing = command()
-        .args(["healthcheck", &app.url("/nope")])
+        .args(["healthcheck", &app.admin_url("/nope")])
         .status()
         .await
         .unwrap();

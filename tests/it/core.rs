@@ -277,8 +277,8 @@ async fn oversize_response_is_a_handler_error() {
 #[tokio::test]
 async fn health_and_readiness() {
     let mut app = spawn_app(Skill::builder().build(), test_config()).await;
-    assert_eq!(app.get("/healthz").await.status(), 200);
-    let ready = app.get("/readyz").await;
+    assert_eq!(app.admin_get("/healthz").await.status(), 200);
+    let ready = app.admin_get("/readyz").await;
     assert_eq!(ready.status(), 200);
     let v: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(v["dedup"], "memory");
@@ -311,32 +311,4 @@ async fn in_flight_request_is_acknowledged_during_shutdown() {
     app.join.take().unwrap().await.unwrap().unwrap();
     // After the drain no new connection is accepted.
     assert!(tokio::net::TcpStream::connect(app.addr).await.is_err());
-}
-
-#[tokio::test]
-async fn mounted_router_serves_inside_an_existing_app() {
-    let skill = Skill::builder()
-        .on_message(|_ctx, _msg| async { Ok(Response::ack()) })
-        .build();
-    let mut cfg = test_config();
-    cfg.server.path = "/alexa".into();
-    let alexa = skill.into_router(&cfg).unwrap();
-    let app = axum::Router::new()
-        .route("/", axum::routing::get(|| async { "my app" }))
-        .merge(alexa);
-    use tower::ServiceExt;
-    let req = http::Request::post("/alexa")
-        .header("content-type", "application/json")
-        .body(axum::body::Body::from(seed_payload()))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    assert_eq!(res.status(), 200);
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
-        .await
-        .unwrap();
-    assert_eq!(&bytes[..], ACK.as_bytes());
-    let req = http::Request::get("/")
-        .body(axum::body::Body::empty())
-        .unwrap();
-    assert_eq!(app.oneshot(req).await.unwrap().status(), 200);
 }

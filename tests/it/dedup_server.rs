@@ -204,7 +204,7 @@ async fn redis_down_reject_answers_503_then_handles_once_after_restart() {
         1,
         "the handler must not run while the store is down"
     );
-    assert_eq!(app.get("/readyz").await.status(), 503);
+    assert_eq!(app.admin_get("/readyz").await.status(), 503);
 
     redis.restart().await;
     // Alexa keeps re-delivering; the same endpoint recovers without a restart.
@@ -220,7 +220,7 @@ async fn redis_down_reject_answers_503_then_handles_once_after_restart() {
     assert_eq!(runs.get(), 2);
     assert_eq!(app.post(body).await.status(), 200);
     assert_eq!(runs.get(), 2, "handled exactly once");
-    assert_eq!(app.get("/readyz").await.status(), 200);
+    assert_eq!(app.admin_get("/readyz").await.status(), 200);
     app.stop().await;
 }
 
@@ -266,6 +266,7 @@ async fn webhook_replica_process(
         r#"
 [server]
 listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
 [verification]
 enabled = false
 [dedup]

@@ -18,6 +18,8 @@ use tokio::task::JoinHandle;
 /// A running test server.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The admin listener (`/healthz`, `/readyz`, `/metrics`).
+    pub admin_addr: SocketAddr,
     pub client: reqwest::Client,
     pub path: String,
     shutdown: Option<oneshot::Sender<()>>,
@@ -28,6 +30,7 @@ pub struct TestApp {
 pub fn test_config() -> Config {
     let mut cfg = Config::default();
     cfg.server.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.server.admin_listen = "127.0.0.1:0".parse().unwrap();
     cfg.server.shutdown_grace_secs = 5;
     cfg
 }
@@ -43,12 +46,14 @@ pub async fn spawn_app(skill: Skill, config: Config) -> TestApp {
 /// Run an already bound server.
 pub fn spawn_server(server: Server, path: String) -> TestApp {
     let addr = server.local_addr().expect("bound");
+    let admin_addr = server.admin_addr().expect("bound");
     let (tx, rx) = oneshot::channel::<()>();
     let join = tokio::spawn(server.run_until(async {
         let _ = rx.await;
     }));
     TestApp {
         addr,
+        admin_addr,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -85,6 +90,19 @@ impl TestApp {
             req = req.header(*k, v);
         }
         req.body(body).send().await.expect("request completes")
+    }
+
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.admin_addr, path)
+    }
+
+    /// GET on the admin listener.
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.admin_url(path))
+            .send()
+            .await
+            .expect("request completes")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -129,7 +129,7 @@ async fn a_message_that_can_never_succeed_is_acknowledged_and_counted() {
         json!({"list": "no such list", "add": ["x"]}),
     );
     assert_eq!(app.post(body).await.status(), 200);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
     assert!(
         metrics
             .lines()

@@ -50,7 +50,7 @@ async fn metrics_count_good_rejected_and_duplicate_requests() {
     assert_eq!(app.post(body).await.status(), 200); // duplicate
     assert_eq!(app.post(&b"not json"[..]).await.status(), 400);
 
-    let res = app.get("/metrics").await;
+    let res = app.admin_get("/metrics").await;
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"]
         .to_str()
@@ -96,7 +96,7 @@ async fn metrics_registries_are_per_instance() {
     let a = spawn_app(Skill::builder().build(), test_config()).await;
     let b = spawn_app(Skill::builder().build(), test_config()).await;
     assert_eq!(a.post(&b"{"[..]).await.status(), 400);
-    let mb = parse_exposition(&b.get("/metrics").await.text().await.unwrap());
+    let mb = parse_exposition(&b.admin_get("/metrics").await.text().await.unwrap());
     assert!(
         !mb.keys()
             .any(|k| k.starts_with("alexa_endpoint_requests_total")),

@@ -119,6 +119,7 @@ async fn soak_two_replicas_with_a_redis_restart() {
         r#"
 [server]
 listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
 [verification]
 enabled = false
 [dedup]

@@ -184,7 +184,7 @@ async fn every_rejection_is_400_with_its_reason_and_runs_nothing() {
     assert_eq!(app.app.post_with(good, &good_headers).await.status(), 200);
     assert_eq!(app.runs.get(), 1);
 
-    let metrics = app.app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.app.admin_get("/metrics").await.text().await.unwrap();
     assert!(
         metrics
             .lines()
