@@ -59,6 +59,7 @@ pub struct Metrics {
     api_calls: Family<ApiLabels, Counter>,
     acknowledged: Counter,
     unprocessable: Counter,
+    dedup_store_resets: Counter,
 }
 
 /// Where a dedup claim ended.
@@ -193,6 +194,12 @@ impl Metrics {
             "Messages acknowledged although they can never succeed (logged at error)",
             unprocessable.clone(),
         );
+        let dedup_store_resets = Counter::default();
+        registry.register(
+            "dedup_store_resets",
+            "Times the dedup store noticed it lost its data (re-deliveries may run twice)",
+            dedup_store_resets.clone(),
+        );
         if let Some(cert) = cert {
             registry.register_collector(Box::new(CertCacheCollector(cert)));
         }
@@ -209,6 +216,7 @@ impl Metrics {
             api_calls,
             acknowledged,
             unprocessable,
+            dedup_store_resets,
         })
     }
 
@@ -264,6 +272,11 @@ impl Metrics {
     /// Count a message acknowledged although it can never be processed.
     pub fn unprocessable(&self) {
         self.unprocessable.inc();
+    }
+
+    /// Count a data loss noticed by the dedup store.
+    pub fn dedup_store_reset(&self) {
+        self.dedup_store_resets.inc();
     }
 
     /// Render the exposition text.
