@@ -488,7 +488,7 @@ pub fn redact_url(url: &str) -> String {
             .collect();
         u.set_query(Some(&shown.join("&")));
     }
-    let _ = u.set_fragment(None);
+    u.set_fragment(None);
     let text = u.to_string();
     if had_userinfo {
         // Show that credentials were there, without showing them.

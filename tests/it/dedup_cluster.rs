@@ -38,7 +38,7 @@ async fn dedup_redis_cluster_behaves_like_one_node() {
     release_after_failure(&*store).await;
     claim_expires(&*store).await;
     done_mark_expires(&*store).await;
-    concurrent_claims(&[store.clone()]).await;
+    concurrent_claims(std::slice::from_ref(&store)).await;
     // Two replicas, two cluster connections.
     concurrent_claims(&[store.clone(), from_config(&cfg).unwrap()]).await;
 }

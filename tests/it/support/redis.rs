@@ -161,6 +161,7 @@ impl RedisServer {
             skip_or_fail("redis-server is not installed");
             return None;
         }
+
         let mut last = String::new();
         for _ in 0..PORT_ATTEMPTS {
             let port = match mode {
@@ -176,6 +177,13 @@ impl RedisServer {
             };
             match server.spawn().await {
                 Ok(()) => return Some(server),
+                Err(e) if matches!(mode, Mode::Tls(_)) && built_without_tls(&e) => {
+                    skip_or_fail(&format!(
+                        "this redis-server is built without TLS, the rediss:// tests did NOT \
+                         run (install a TLS build; Debian's redis-server is one): {e}"
+                    ));
+                    return None;
+                }
                 Err(e) => last = e,
             }
         }
@@ -259,9 +267,12 @@ impl RedisServer {
             .arg("--dir")
             .arg(self.dir.path())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .kill_on_drop(true);
+        // Its output, to explain a failed start.
+        let log_path = self.dir.path().join("redis-server.log");
+        let log = std::fs::File::create(&log_path).expect("redis-server log file");
+        cmd.stdout(log.try_clone().expect("log file handle"))
+            .stderr(log);
         match &self.mode {
             Mode::Plain => {
                 cmd.args(["--port", &port]);
@@ -298,9 +309,11 @@ impl RedisServer {
                 break;
             }
             if let Ok(Some(status)) = child.try_wait() {
+                let output = std::fs::read_to_string(&log_path).unwrap_or_default();
                 return Err(format!(
-                    "redis-server on port {} exited before answering: {status}",
-                    self.port
+                    "redis-server on port {} exited before answering: {status}; it said: {}",
+                    self.port,
+                    output.trim()
                 ));
             }
             assert!(
@@ -462,6 +475,12 @@ impl RedisCluster {
             .expect("slot served");
         u16::try_from(port).unwrap()
     }
+}
+
+/// A failed start's output says that this build has no TLS support.
+fn built_without_tls(output: &str) -> bool {
+    let output = output.to_ascii_lowercase();
+    output.contains("tls") && (output.contains("not supported") || output.contains("bad directive"))
 }
 
 fn which_redis_server() -> Option<std::path::PathBuf> {
