@@ -14,6 +14,13 @@
 #               then bare-axum right after; the report takes medians
 #   VERIFY      1 = full verification (default); 0 = verification.enabled = false,
 #               only to develop the harness — its figures are not the benchmark
+#   VARIANTS    endpoint runs per round, each NAME:BACKEND[:BINARY] (default "endpoint:memory");
+#               BACKEND = memory | redis; e.g. VARIANTS="endpoint:memory endpoint-redis:redis"
+#               runs the memory and the Redis dedup backend back to back on the same bodies.
+#               Redis runs use a private redis-server (no persistence) pinned to REDIS_CPU
+#               (default: CLIENT_CPU, i.e. off the server's CPU, as a remote Redis would be) and
+#               a fresh key prefix per run; BINARY (default: this checkout's release build)
+#               compares another build in the same rounds
 #   SERVER_CPU  CPU the servers are pinned to (default 1); CLIENT_CPU for wrk (default 0)
 #   EP_PORT, BARE_PORT  loopback ports (default: free ones picked at start)
 #   BENCH_DIR   work directory (default target/bench): PKI, bodies, configs, logs, results
@@ -35,6 +42,8 @@ REPEAT="${REPEAT:-3}"
 VERIFY="${VERIFY:-1}"
 SERVER_CPU="${SERVER_CPU:-1}"
 CLIENT_CPU="${CLIENT_CPU:-0}"
+REDIS_CPU="${REDIS_CPU:-$CLIENT_CPU}"
+VARIANTS="${VARIANTS:-endpoint:memory}"
 BENCH_DIR="${BENCH_DIR:-target/bench}"
 # Free loopback ports, picked now unless given (other people's servers may hold fixed ones).
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -78,9 +87,15 @@ fi
 say "test PKI and endpoint config"
 rm -rf "$BENCH_DIR/pki"
 bash bench/make-pki.sh "$BENCH_DIR/pki" >&2
-config="$BENCH_DIR/endpoint.toml"
-if [ "$VERIFY" = 1 ]; then
-  cat > "$config" <<EOF
+write_config() { # write_config FILE BACKEND KEY_PREFIX
+  local dedup='backend = "memory"'
+  if [ "$2" = redis ]; then
+    dedup="backend = \"redis\"
+redis_url = \"redis://127.0.0.1:$REDIS_PORT\"
+key_prefix = \"$3\""
+  fi
+  if [ "$VERIFY" = 1 ]; then
+    cat > "$1" <<EOF
 [server]
 listen = "127.0.0.1:$EP_PORT"
 admin_listen = "127.0.0.1:0"
@@ -95,7 +110,7 @@ extra_roots = "$BENCH_DIR/pki/root.pem"
 "$CERT_URL" = "$BENCH_DIR/pki/chain.pem"
 
 [dedup]
-backend = "memory"
+$dedup
 
 [handler]
 kind = "log"
@@ -103,8 +118,8 @@ kind = "log"
 [log]
 format = "json"
 EOF
-else
-  cat > "$config" <<EOF
+  else
+    cat > "$1" <<EOF
 [server]
 listen = "127.0.0.1:$EP_PORT"
 admin_listen = "127.0.0.1:0"
@@ -113,7 +128,7 @@ admin_listen = "127.0.0.1:0"
 enabled = false
 
 [dedup]
-backend = "memory"
+$dedup
 
 [handler]
 kind = "log"
@@ -121,7 +136,25 @@ kind = "log"
 [log]
 format = "json"
 EOF
+  fi
+}
+REDIS_PORT=""
+redis_pid=""
+if [[ " $VARIANTS" == *:redis* ]]; then
+  command -v redis-server >/dev/null || die "redis-server is required for a redis variant"
+  REDIS_PORT="$(free_port)"
+  taskset -c "$REDIS_CPU" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+    --dir "$BENCH_DIR" >"$BENCH_DIR/redis.log" 2>&1 &
+  redis_pid=$!
+  for _ in $(seq 1 100); do
+    [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break
+    sleep 0.1
+  done
+  [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] || die "private redis-server did not start"
+  echo "private redis-server on 127.0.0.1:$REDIS_PORT, pinned to CPU $REDIS_CPU" >&2
 fi
+config="$BENCH_DIR/endpoint.toml"
+write_config "$config" memory ""
 "$endpoint_bin" check-config --config "$config" > "$BENCH_DIR/endpoint.effective.toml"
 
 sign() { # sign TAG COUNT OUT
@@ -131,14 +164,17 @@ sign() { # sign TAG COUNT OUT
 
 # --- servers
 pid=""
-cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  if [ -n "${redis_pid:-}" ]; then kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
+}
 trap cleanup EXIT
 
-start() { # start endpoint|bare
+start() { # start endpoint|bare [BINARY CONFIG]
   local log="$BENCH_DIR/$1.log" port
   if [ "$1" = endpoint ]; then
     port=$EP_PORT
-    RUST_LOG=warn taskset -c "$SERVER_CPU" "$endpoint_bin" serve --config "$config" >"$log" 2>&1 &
+    RUST_LOG=warn taskset -c "$SERVER_CPU" "${2:-$endpoint_bin}" serve --config "${3:-$config}" >"$log" 2>&1 &
   else
     port=$BARE_PORT
     taskset -c "$SERVER_CPU" "$bare_bin" "127.0.0.1:$BARE_PORT" >"$log" 2>&1 &
@@ -230,16 +266,23 @@ for c in $CONNS; do
     signed_at=$(date +%s)
     sign "$$-c$c-r$rep" "$BODIES" "$bodies"
 
-    start endpoint
-    threads="$(proc_status Threads)"
-    sanity
-    line="$(run_wrk endpoint "$EP_PORT" "$c" "$bodies" "$rep")"
-    rss_kib="$(proc_status VmHWM)"
-    stop
-    age=$(( $(date +%s) - signed_at ))
-    [ "$age" -le "$TOLERANCE" ] || echo "WARNING: the last requests were $age s old (> $TOLERANCE s): some were refused as stale" >&2
-    echo "endpoint  c=$c r=$rep  $line  VmHWM=${rss_kib}kB threads=$threads" >&2
-    record endpoint "$c" "$rep" "$line" "$rss_kib"
+    for variant in $VARIANTS; do
+      IFS=: read -r name backend bin <<<"$variant"
+      bin="${bin:-$endpoint_bin}"
+      [ -x "$bin" ] || die "variant $name: $bin is not an executable"
+      vconfig="$BENCH_DIR/endpoint-$name.toml"
+      write_config "$vconfig" "$backend" "alexa-endpoint-bench:$$:$name:c$c:r$rep:"
+      start endpoint "$bin" "$vconfig"
+      threads="$(proc_status Threads)"
+      sanity
+      line="$(run_wrk "$name" "$EP_PORT" "$c" "$bodies" "$rep")"
+      rss_kib="$(proc_status VmHWM)"
+      stop
+      age=$(( $(date +%s) - signed_at ))
+      [ "$age" -le "$TOLERANCE" ] || echo "WARNING: the last requests were $age s old (> $TOLERANCE s): some were refused as stale" >&2
+      echo "$name  c=$c r=$rep  $line  VmHWM=${rss_kib}kB threads=$threads" >&2
+      record "$name" "$c" "$rep" "$line" "$rss_kib"
+    done
 
     start bare
     line="$(run_wrk bare-axum "$BARE_PORT" "$c" "$bodies" "$rep")"

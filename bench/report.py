@@ -31,11 +31,11 @@ def main(path: str) -> None:
     print("| server | conns | req/s | p50 ms | p99 ms | peak RSS MiB | non-2xx | server / wrk CPU % "
           "| req/s per round | endpoint/bare req/s | req per server CPU-s | endpoint/bare per CPU-s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
-    for server, conns in sorted(runs, key=lambda k: (k[1], k[0] != "endpoint")):
+    for server, conns in sorted(runs, key=lambda k: (k[1], k[0] == "bare-axum", k[0] != "endpoint", k[0])):
         rs = runs[(server, conns)]
         med = sorted(rs, key=lambda r: float(r["rps"]))[(len(rs) - 1) // 2]
         ratio = cpu_ratio = ""
-        if server == "endpoint" and ("bare-axum", conns) in runs:
+        if server.startswith("endpoint") and ("bare-axum", conns) in runs:
             bare = {b["rep"]: b for b in runs[("bare-axum", conns)]}
             pairs = [float(r["rps"]) / float(bare[r["rep"]]["rps"]) for r in rs if r["rep"] in bare]
             if pairs:
@@ -50,6 +50,24 @@ def main(path: str) -> None:
             f'{sum(int(r["non2xx"]) for r in rs)} | {med.get("server_cpu", "?")} / {med.get("wrk_cpu", "?")} | '
             f'{each} | {ratio} | {statistics.median(per_cpu(r) for r in rs):,.0f} | {cpu_ratio} |'
         )
+    variants = sorted({s for s, _ in runs if s.startswith("endpoint") and s != "endpoint"})
+    if variants:
+        print()
+        print("Other endpoint variants against `endpoint` (memory dedup) in the same rounds: "
+              "median over rounds of variant/endpoint.")
+        print()
+        print("| variant | conns | variant/endpoint req/s | per round | variant/endpoint per CPU-s |")
+        print("| --- | ---: | ---: | --- | ---: |")
+        for variant in variants:
+            for conns in sorted({c for s, c in runs if s == variant}):
+                base = {b["rep"]: b for b in runs.get(("endpoint", conns), [])}
+                rs = [r for r in runs[(variant, conns)] if r["rep"] in base]
+                if not rs:
+                    continue
+                pairs = [float(r["rps"]) / float(base[r["rep"]]["rps"]) for r in rs]
+                cpu_pairs = [per_cpu(r) / per_cpu(base[r["rep"]]) for r in rs]
+                print(f"| {variant} | {conns} | **{statistics.median(pairs):.3f}** | "
+                      f"{', '.join(f'{p:.3f}' for p in pairs)} | {statistics.median(cpu_pairs):.3f} |")
 
 
 if __name__ == "__main__":

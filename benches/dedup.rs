@@ -24,6 +24,8 @@ fn config(backend: DedupBackend, url: &str) -> DedupConfig {
         ttl_secs: DONE_TTL.as_secs(),
         memory_max_entries: 1_000_000,
         redis_url: SecretString::from(url.to_owned()),
+        redis_tls_ca: None,
+        redis_cluster_nodes: Vec::new(),
         key_prefix: format!("alexa-endpoint-bench:{}:", new_owner_token()),
         store_timeout_ms: 1000,
         on_store_error: OnStoreError::Reject,

@@ -144,9 +144,17 @@ pub struct DedupConfig {
     pub ttl_secs: u64,
     /// Bound on the number of entries of the memory backend.
     pub memory_max_entries: u64,
-    /// Redis URL (may carry a password: redacted in output).
+    /// Redis URL (may carry a password: redacted in output); `rediss://` for TLS.
     #[serde(serialize_with = "serialize_redacted_url")]
     pub redis_url: SecretString,
+    /// PEM file of the CAs to trust for `rediss://` instead of the built-in
+    /// web PKI roots (a private or managed-service CA).
+    #[serde(default)]
+    pub redis_tls_ca: Option<PathBuf>,
+    /// Seed nodes of a Redis Cluster (`redis://h:p` or `rediss://h:p`);
+    /// non-empty selects Cluster mode and `redis_url` is not used.
+    #[serde(default, serialize_with = "serialize_redacted_urls")]
+    pub redis_cluster_nodes: Vec<SecretString>,
     /// Prefix of every Redis key.
     pub key_prefix: String,
     /// Timeout of every call to the store.
@@ -355,9 +363,32 @@ impl Config {
         if d.store_timeout_ms == 0 {
             return Err(invalid("dedup.store_timeout_ms", "must be > 0"));
         }
-        if d.backend == DedupBackend::Redis && url::Url::parse(d.redis_url.expose_secret()).is_err()
-        {
-            return Err(invalid("dedup.redis_url", "is not a URL"));
+        if d.backend == DedupBackend::Redis {
+            if d.redis_cluster_nodes.is_empty() {
+                check_redis_url("dedup.redis_url", &d.redis_url)?;
+            }
+            for node in &d.redis_cluster_nodes {
+                check_redis_url("dedup.redis_cluster_nodes", node)?;
+            }
+            if let Some(ca) = &d.redis_tls_ca {
+                let tls = if d.redis_cluster_nodes.is_empty() {
+                    is_tls_url(&d.redis_url)
+                } else {
+                    d.redis_cluster_nodes.iter().all(is_tls_url)
+                };
+                if !tls {
+                    return Err(invalid(
+                        "dedup.redis_tls_ca",
+                        "is set, but the Redis URL(s) are not rediss://",
+                    ));
+                }
+                if !ca.is_file() {
+                    return Err(invalid(
+                        "dedup.redis_tls_ca",
+                        format!("{} is not a readable file", ca.display()),
+                    ));
+                }
+            }
         }
         let h = &self.handler;
         if h.deadline_ms == 0 {
@@ -425,6 +456,31 @@ impl Default for Config {
 
 const REDACTED: &str = "[redacted]";
 
+/// A Redis URL must parse, use a Redis scheme, and must not switch TLS
+/// verification off (`#insecure`). Errors never quote the URL.
+fn check_redis_url(key: &'static str, url: &SecretString) -> Result<(), ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        key,
+        reason: reason.to_owned(),
+    };
+    let parsed = url::Url::parse(url.expose_secret()).map_err(|_| invalid("is not a URL"))?;
+    if !matches!(parsed.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
+        return Err(invalid(
+            "must be a redis://, rediss:// or redis+unix:// URL",
+        ));
+    }
+    if parsed.fragment().is_some() {
+        return Err(invalid(
+            "must not have a #fragment (#insecure would switch TLS verification off)",
+        ));
+    }
+    Ok(())
+}
+
+fn is_tls_url(url: &SecretString) -> bool {
+    url.expose_secret().starts_with("rediss://")
+}
+
 fn serialize_redacted_opt<S: Serializer>(
     v: &Option<SecretString>,
     s: S,
@@ -435,15 +491,52 @@ fn serialize_redacted_opt<S: Serializer>(
     }
 }
 
-/// URLs are shown with any password replaced.
+/// URLs are shown without user name, password and password-like query
+/// parameters (see [`redact_url`]).
 fn serialize_redacted_url<S: Serializer>(v: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-    match url::Url::parse(v.expose_secret()) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some(REDACTED));
-            }
-            s.serialize_str(u.as_str())
-        }
-        Err(_) => s.serialize_str(REDACTED),
+    s.serialize_str(&redact_url(v.expose_secret()))
+}
+
+fn serialize_redacted_urls<S: Serializer>(v: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|u| redact_url(u.expose_secret())))
+}
+
+/// `url` with the user name and password (ACL user and password) and the
+/// values of password-like query parameters (`pass=`, `password=`, `user=`,
+/// ...) replaced by `[redacted]`; a string that is not a URL becomes
+/// `[redacted]` as a whole.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut u) = url::Url::parse(url) else {
+        return REDACTED.to_owned();
+    };
+    let had_userinfo = !u.username().is_empty() || u.password().is_some();
+    let _ = u.set_password(None);
+    let _ = u.set_username("");
+    if let Some(query) = u.query().map(str::to_owned) {
+        let shown: Vec<String> = query
+            .split('&')
+            .map(|pair| {
+                let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+                let secret = matches!(
+                    name.to_ascii_lowercase().as_str(),
+                    "pass" | "password" | "user" | "username" | "auth" | "token" | "secret"
+                );
+                if secret {
+                    format!("{name}={REDACTED}")
+                } else {
+                    pair.to_owned()
+                }
+            })
+            .collect();
+        u.set_query(Some(&shown.join("&")));
     }
+    u.set_fragment(None);
+    let text = u.to_string();
+    if had_userinfo {
+        // Show that credentials were there, without showing them.
+        if let Some((scheme, rest)) = text.split_once("://") {
+            return format!("{scheme}://{REDACTED}@{rest}");
+        }
+    }
+    text
 }

@@ -30,6 +30,7 @@ pub mod envelope;
 pub mod error;
 pub mod handlers;
 pub mod metrics;
+pub(crate) mod redis_conn;
 pub mod server;
 pub mod telemetry;
 pub mod verify;

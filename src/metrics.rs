@@ -65,6 +65,7 @@ pub struct Metrics {
     acknowledged: Counter,
     unprocessable: Counter,
     listener: ListenerMetrics,
+    dedup_store_resets: Counter,
 }
 
 /// Admission and connection figures of the Alexa listener.
@@ -211,6 +212,12 @@ impl Metrics {
             "Messages acknowledged although they can never succeed (logged at error)",
             unprocessable.clone(),
         );
+        let dedup_store_resets = Counter::default();
+        registry.register(
+            "dedup_store_resets",
+            "Times the dedup store noticed it lost its data (re-deliveries may run twice)",
+            dedup_store_resets.clone(),
+        );
         if let Some(cert) = cert {
             registry.register_collector(Box::new(CertCacheCollector(cert)));
         }
@@ -230,6 +237,7 @@ impl Metrics {
             acknowledged,
             unprocessable,
             listener,
+            dedup_store_resets,
         })
     }
 
@@ -313,6 +321,11 @@ impl Metrics {
     /// One more (`+1`) or one fewer (`-1`) open connection on the Alexa listener.
     pub fn open_connections(&self, delta: i64) {
         self.listener.open_connections.inc_by(delta);
+    }
+
+    /// Count a data loss noticed by the dedup store.
+    pub fn dedup_store_reset(&self) {
+        self.dedup_store_resets.inc();
     }
 
     /// Render the exposition text.

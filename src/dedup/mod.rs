@@ -16,8 +16,9 @@
 //!
 //! Backends, chosen by `dedup.backend` in [`from_config`]:
 //! - [`MemoryStore`]: bounded sharded map with per-entry TTL, one process;
-//! - [`RedisStore`]: shared by replicas, one round trip per call, lazy and
-//!   self-healing connection, every call bounded by `dedup.store_timeout_ms`;
+//! - [`RedisStore`]: shared by replicas (one node or a Cluster, TLS or not),
+//!   one round trip per call, lazy and self-healing connection, every call
+//!   bounded by `dedup.store_timeout_ms`, notices when Redis lost its data;
 //! - [`NoDedup`]: remembers nothing.
 
 use std::sync::Arc;
@@ -34,6 +35,9 @@ pub use self::guard::{DedupGuard, Guarded};
 pub use self::memory::MemoryStore;
 pub use self::off::NoDedup;
 pub use self::redis::RedisStore;
+
+/// Told about each data loss a store notices; see [`DedupStore::observe_resets`].
+pub type ResetObserver = Arc<dyn Fn() + Send + Sync>;
 
 /// Outcome of [`DedupStore::claim`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +91,12 @@ pub trait DedupStore: Send + Sync + 'static {
     async fn release(&self, request_id: &str, owner: &str) -> Result<(), StoreError>;
     /// Readiness probe.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Call `observer` each time the store notices that it lost what it
+    /// remembered (a Redis restarted without persistence). Stores that
+    /// cannot notice such a loss ignore it.
+    fn observe_resets(&self, observer: ResetObserver) {
+        let _ = observer;
+    }
     /// Short name for logs and metrics (`memory`, `redis`, `off`).
     fn name(&self) -> &'static str;
 }
@@ -96,11 +106,7 @@ pub trait DedupStore: Send + Sync + 'static {
 pub fn from_config(cfg: &DedupConfig) -> Result<Arc<dyn DedupStore>, StoreError> {
     Ok(match cfg.backend {
         DedupBackend::Memory => Arc::new(MemoryStore::new(cfg.memory_max_entries)),
-        DedupBackend::Redis => Arc::new(RedisStore::new(
-            &cfg.redis_url,
-            &cfg.key_prefix,
-            Duration::from_millis(cfg.store_timeout_ms),
-        )?),
+        DedupBackend::Redis => Arc::new(RedisStore::from_config(cfg)?),
         DedupBackend::Off => {
             tracing::warn!(
                 "dedup.backend = \"off\": Messaging.MessageReceived is not de-duplicated, \

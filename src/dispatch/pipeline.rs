@@ -105,6 +105,10 @@ impl Pipeline {
                 .clone()
                 .map(|v| -> CertFiguresSource { Arc::new(move || v.cert_stats()) }),
         );
+        dedup.observe_resets({
+            let metrics = metrics.clone();
+            Arc::new(move || metrics.dedup_store_reset())
+        });
         let api = AlexaApi::new(&config.alexa_api)?.with_observer({
             let metrics = metrics.clone();
             Arc::new(move |api, status| metrics.api_call(api, status))

@@ -14,11 +14,11 @@ use redis::AsyncCommands;
 
 use crate::support::redis::{free_port, raw_connection, redis_config, shared_redis, RedisServer};
 
-const LONG: Duration = Duration::from_secs(60);
+pub(crate) const LONG: Duration = Duration::from_secs(60);
 /// Slack on top of a store timeout for "promptly" (2 shared CPU cores).
 const SLACK: Duration = Duration::from_secs(1);
 
-fn id() -> String {
+pub(crate) fn id() -> String {
     format!("amzn1.echo-api.request.{}", new_owner_token())
 }
 
@@ -33,7 +33,7 @@ async fn shared_redis_store() -> Option<Arc<dyn DedupStore>> {
 
 /// Claim `id` for a fresh owner until the answer is `want`, polling with a
 /// deadline; returns how long it took.
-async fn claim_until(
+pub(crate) async fn claim_until(
     store: &dyn DedupStore,
     id: &str,
     want: Claim,
@@ -55,8 +55,13 @@ async fn claim_until(
 
 // ---- behaviour shared by both backends -------------------------------------
 
-async fn lifecycle(store: &dyn DedupStore) {
-    let (id, a, b) = (id(), new_owner_token(), new_owner_token());
+pub(crate) async fn lifecycle(store: &dyn DedupStore) {
+    lifecycle_of(store, &id()).await;
+}
+
+/// [`lifecycle`] on a given request id.
+pub(crate) async fn lifecycle_of(store: &dyn DedupStore, id: &str) {
+    let (id, a, b) = (id.to_owned(), new_owner_token(), new_owner_token());
     assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::New);
     assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::InProgress);
     // The holder's own retried claim is not a duplicate.
@@ -76,7 +81,7 @@ async fn lifecycle(store: &dyn DedupStore) {
     assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::Done);
 }
 
-async fn release_after_failure(store: &dyn DedupStore) {
+pub(crate) async fn release_after_failure(store: &dyn DedupStore) {
     let (id, a, b) = (id(), new_owner_token(), new_owner_token());
     assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::New);
     store.release(&id, &a).await.unwrap(); // the handler failed
@@ -87,7 +92,7 @@ async fn release_after_failure(store: &dyn DedupStore) {
 
 /// A claim never finished (crashed handler) expires after its TTL; the late
 /// owner then cannot finish the new owner's claim.
-async fn claim_expires(store: &dyn DedupStore) {
+pub(crate) async fn claim_expires(store: &dyn DedupStore) {
     let ttl = Duration::from_millis(300);
     let (id, a, b) = (id(), new_owner_token(), new_owner_token());
     let claimed_at = Instant::now();
@@ -107,7 +112,7 @@ async fn claim_expires(store: &dyn DedupStore) {
     assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::InProgress);
 }
 
-async fn done_mark_expires(store: &dyn DedupStore) {
+pub(crate) async fn done_mark_expires(store: &dyn DedupStore) {
     let (id, a) = (id(), new_owner_token());
     assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::New);
     let finished_at = Instant::now();
@@ -123,7 +128,7 @@ async fn done_mark_expires(store: &dyn DedupStore) {
 }
 
 /// 20 simultaneous claims of one id (spread over `stores`): exactly one New.
-async fn concurrent_claims(stores: &[Arc<dyn DedupStore>]) {
+pub(crate) async fn concurrent_claims(stores: &[Arc<dyn DedupStore>]) {
     let id = Arc::new(id());
     let barrier = Arc::new(tokio::sync::Barrier::new(20));
     let tasks: Vec<_> = (0..20)

@@ -8,7 +8,9 @@
 
 use std::io::Write;
 use std::net::TcpListener as StdTcpListener;
+use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alexa_endpoint::config::{DedupBackend, DedupConfig, OnStoreError};
@@ -77,6 +79,8 @@ pub fn redis_config(url: &str, store_timeout_ms: u64) -> DedupConfig {
         ttl_secs: 60,
         memory_max_entries: 1000,
         redis_url: SecretString::from(url.to_owned()),
+        redis_tls_ca: None,
+        redis_cluster_nodes: Vec::new(),
         key_prefix: unique_prefix(),
         store_timeout_ms,
         on_store_error: OnStoreError::Reject,
@@ -115,19 +119,75 @@ pub async fn answers_ping(port: u16) -> bool {
     )
 }
 
+/// How a private server listens.
+#[derive(Clone)]
+enum Mode {
+    /// Plain TCP.
+    Plain,
+    /// TLS only (`--port 0 --tls-port P`), with this certificate.
+    Tls(Arc<TestTls>),
+    /// Plain TCP, cluster mode (not yet joined to a cluster).
+    ClusterNode,
+}
+
 /// A private `redis-server` (no persistence) on its own port, killed when
 /// dropped.
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
     dir: tempfile::TempDir,
+    mode: Mode,
 }
+
+/// Attempts at finding a port a new server can bind (another process may
+/// take a free port between our probe and the server's bind).
+const PORT_ATTEMPTS: usize = 5;
 
 impl RedisServer {
     /// Start a server on a free port, or skip (`None`; fail under CI) when
     /// there is no `redis-server` binary.
     pub async fn start() -> Option<Self> {
-        Self::start_on(free_port()).await
+        Self::start_mode(Mode::Plain).await
+    }
+
+    /// Start a TLS-only server with `tls`'s certificate (clients are not
+    /// asked for certificates); see [`RedisServer::start`].
+    pub async fn start_tls(tls: Arc<TestTls>) -> Option<Self> {
+        Self::start_mode(Mode::Tls(tls)).await
+    }
+
+    async fn start_mode(mode: Mode) -> Option<Self> {
+        if which_redis_server().is_none() {
+            skip_or_fail("redis-server is not installed");
+            return None;
+        }
+
+        let mut last = String::new();
+        for _ in 0..PORT_ATTEMPTS {
+            let port = match mode {
+                // The cluster bus listens on port + 10000.
+                Mode::ClusterNode => free_cluster_port(),
+                _ => free_port(),
+            };
+            let mut server = Self {
+                port,
+                child: None,
+                dir: tempfile::tempdir().expect("temp dir for redis-server"),
+                mode: mode.clone(),
+            };
+            match server.spawn().await {
+                Ok(()) => return Some(server),
+                Err(e) if matches!(mode, Mode::Tls(_)) && built_without_tls(&e) => {
+                    skip_or_fail(&format!(
+                        "this redis-server is built without TLS, the rediss:// tests did NOT \
+                         run (install a TLS build; Debian's redis-server is one): {e}"
+                    ));
+                    return None;
+                }
+                Err(e) => last = e,
+            }
+        }
+        panic!("redis-server did not start in {PORT_ATTEMPTS} attempts: {last}");
     }
 
     /// Start a server on `port` (see [`RedisServer::start`]).
@@ -141,14 +201,23 @@ impl RedisServer {
             port,
             child: None,
             dir,
+            mode: Mode::Plain,
         };
-        server.spawn().await;
+        server.spawn().await.unwrap_or_else(|e| panic!("{e}"));
         Some(server)
     }
 
-    /// `redis://127.0.0.1:<port>`.
+    /// `redis://127.0.0.1:<port>` (`rediss://` for TLS).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match self.mode {
+            Mode::Tls(_) => format!("rediss://127.0.0.1:{}", self.port),
+            _ => format!("redis://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// SIGKILL the server (a crash: no goodbye to clients) and reap it.
@@ -161,7 +230,7 @@ impl RedisServer {
     /// Start the server again on the same port (empty: no persistence).
     pub async fn restart(&mut self) {
         self.kill().await;
-        self.spawn().await;
+        self.spawn().await.unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// SIGSTOP the server: connections stay open but nothing is answered.
@@ -187,41 +256,231 @@ impl RedisServer {
         assert!(status.success(), "kill {sig} {pid} failed");
     }
 
-    /// Spawn on `self.port` and wait (bounded) until it answers PING.
-    async fn spawn(&mut self) {
-        let mut child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1"])
+    /// Spawn on `self.port` and wait (bounded) until it listens; `Err` when
+    /// the process exited first (port taken, ...).
+    async fn spawn(&mut self) -> Result<(), String> {
+        let port = self.port.to_string();
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn redis-server");
+            .kill_on_drop(true);
+        // Its output, to explain a failed start.
+        let log_path = self.dir.path().join("redis-server.log");
+        let log = std::fs::File::create(&log_path).expect("redis-server log file");
+        cmd.stdout(log.try_clone().expect("log file handle"))
+            .stderr(log);
+        match &self.mode {
+            Mode::Plain => {
+                cmd.args(["--port", &port]);
+            }
+            Mode::Tls(tls) => {
+                cmd.args(["--port", "0", "--tls-port", &port])
+                    .arg("--tls-cert-file")
+                    .arg(&tls.cert)
+                    .arg("--tls-key-file")
+                    .arg(&tls.key)
+                    .arg("--tls-ca-cert-file")
+                    .arg(&tls.ca)
+                    .args(["--tls-auth-clients", "no"]);
+            }
+            Mode::ClusterNode => {
+                // A fresh node each start: forget an earlier cluster state.
+                let conf = self.dir.path().join("nodes.conf");
+                let _ = std::fs::remove_file(&conf);
+                cmd.args(["--port", &port])
+                    .args(["--cluster-enabled", "yes"])
+                    .arg("--cluster-config-file")
+                    .arg(&conf)
+                    .args(["--cluster-node-timeout", "5000"]);
+            }
+        }
+        let mut child = cmd.spawn().expect("spawn redis-server");
         let deadline = Instant::now() + START_DEADLINE;
         loop {
-            if answers_ping(self.port).await {
+            let up = match self.mode {
+                Mode::Tls(_) => TcpStream::connect(("127.0.0.1", self.port)).await.is_ok(),
+                _ => answers_ping(self.port).await,
+            };
+            if up {
                 break;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "redis-server on port {} exited before answering PING: {status}",
-                    self.port
-                );
+                let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+                return Err(format!(
+                    "redis-server on port {} exited before answering: {status}; it said: {}",
+                    self.port,
+                    output.trim()
+                ));
             }
             assert!(
                 Instant::now() < deadline,
-                "redis-server on port {} did not answer PING within {START_DEADLINE:?}",
+                "redis-server on port {} did not answer within {START_DEADLINE:?}",
                 self.port
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.child = Some(child);
+        Ok(())
     }
+}
+
+/// A free port whose cluster bus port (+10000) is free too.
+fn free_cluster_port() -> u16 {
+    loop {
+        let port = free_port();
+        if port <= 55_535 && StdTcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A test CA and a server certificate signed by it, as PEM files.
+pub struct TestTls {
+    /// The CA certificate.
+    pub ca: PathBuf,
+    /// The server certificate.
+    pub cert: PathBuf,
+    /// The server key.
+    pub key: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestTls {
+    /// Make a fresh CA (`name` in its common name) and a server certificate
+    /// for `names` (DNS names or IP addresses).
+    pub fn new(name: &str, names: &[&str]) -> Arc<Self> {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        let dir = tempfile::tempdir().expect("temp dir for TLS files");
+        let mut ca = CertificateParams::default();
+        ca.distinguished_name
+            .push(DnType::CommonName, format!("{name} test CA"));
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let mut leaf =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                .unwrap();
+        leaf.distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let leaf = leaf.signed_by(&leaf_key, &ca).unwrap();
+        let path = |f: &str| dir.path().join(f);
+        std::fs::write(path("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(path("cert.pem"), leaf.pem()).unwrap();
+        std::fs::write(path("key.pem"), leaf_key.serialize_pem()).unwrap();
+        Arc::new(Self {
+            ca: path("ca.pem"),
+            cert: path("cert.pem"),
+            key: path("key.pem"),
+            _dir: dir,
+        })
+    }
+}
+
+/// Three private `redis-server --cluster-enabled yes` processes joined into
+/// one Redis Cluster (no replicas) with `redis-cli --cluster create`.
+pub struct RedisCluster {
+    /// The nodes; killed when dropped.
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Start and join three nodes, wait until every node reports
+    /// `cluster_state:ok`; `None` (skip; fail under CI) without redis-server.
+    pub async fn start() -> Option<Self> {
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            nodes.push(RedisServer::start_mode(Mode::ClusterNode).await?);
+        }
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("run redis-cli --cluster create");
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for node in &nodes {
+            let mut conn = raw_connection(&node.url()).await;
+            loop {
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                if info.contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "cluster not ok: {info}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Some(Self { nodes })
+    }
+
+    /// `redis://127.0.0.1:<port>` of every node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// The node serving `key`'s slot (asks the first node `CLUSTER KEYSLOT`
+    /// and `CLUSTER SLOTS`).
+    pub async fn node_of(&self, key: &str) -> u16 {
+        let mut conn = raw_connection(&self.nodes[0].url()).await;
+        let slot: i64 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let ranges: Vec<(i64, i64, (String, i64))> = {
+            let raw: Vec<redis::Value> = redis::cmd("CLUSTER")
+                .arg("SLOTS")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            raw.into_iter()
+                .map(|entry| {
+                    let redis::Value::Array(items) = entry else {
+                        panic!("CLUSTER SLOTS entry {entry:?}")
+                    };
+                    let start: i64 = redis::from_redis_value(&items[0]).unwrap();
+                    let end: i64 = redis::from_redis_value(&items[1]).unwrap();
+                    let redis::Value::Array(node) = &items[2] else {
+                        panic!("CLUSTER SLOTS node {:?}", items[2])
+                    };
+                    let host: String = redis::from_redis_value(&node[0]).unwrap();
+                    let port: i64 = redis::from_redis_value(&node[1]).unwrap();
+                    (start, end, (host, port))
+                })
+                .collect()
+        };
+        let (_, _, (_, port)) = ranges
+            .into_iter()
+            .find(|(start, end, _)| (*start..=*end).contains(&slot))
+            .expect("slot served");
+        u16::try_from(port).unwrap()
+    }
+}
+
+/// A failed start's output says that this build has no TLS support.
+fn built_without_tls(output: &str) -> bool {
+    let output = output.to_ascii_lowercase();
+    output.contains("tls") && (output.contains("not supported") || output.contains("bad directive"))
 }
 
 fn which_redis_server() -> Option<std::path::PathBuf> {

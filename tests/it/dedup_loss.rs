@@ -1,0 +1,144 @@
+//! The Redis dedup store notices when Redis lost its data (restarted
+//! without persistence, flushed): logged at error, counted in
+//! `alexa_endpoint_dedup_store_resets_total`, marker written again.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alexa_endpoint::dedup::{from_config, DedupStore};
+use redis::AsyncCommands;
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::support::redis::{raw_connection, redis_config, RedisServer};
+
+const METRIC: &str = "alexa_endpoint_dedup_store_resets_total";
+
+/// The value of `name` in the exposition text (`None` when absent).
+fn metric_value(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+async fn resets_metric(app: &TestApp) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    metric_value(&text, METRIC).unwrap_or_else(|| panic!("no {METRIC} in:\n{text}"))
+}
+
+async fn marker_exists(url: &str, prefix: &str) -> bool {
+    let mut raw = raw_connection(url).await;
+    raw.exists(format!("{prefix}marker")).await.unwrap()
+}
+
+/// Through the real server: Redis restarted without persistence makes a
+/// handled message run again (the loss), and the endpoint says so — an
+/// error log line and the counter at 1, not more on later looks.
+#[tokio::test]
+async fn dedup_redis_restart_without_persistence_is_detected_logged_counted() {
+    let Some(mut redis) = RedisServer::start().await else {
+        return;
+    };
+    let dedup = redis_config(&redis.url(), 500);
+    let prefix = dedup.key_prefix.clone();
+    let runs = Runs::default();
+    let mut cfg = test_config();
+    cfg.dedup = dedup;
+    let app = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
+
+    let body = message_body(&unique("loss"), json!({}));
+    assert_eq!(app.post(body.clone()).await.status(), 200);
+    assert_eq!(app.post(body.clone()).await.status(), 200);
+    assert_eq!(runs.get(), 1);
+    // The first look wrote the marker.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !marker_exists(&redis.url(), &prefix).await {
+        assert_eq!(app.get("/readyz").await.status(), 200);
+        assert!(Instant::now() < deadline, "no marker written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(resets_metric(&app).await, 0.0, "a first write is no loss");
+
+    redis.restart().await;
+    // What the loss means: the re-delivery runs the handler again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = app.post(body.clone()).await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "while reconnecting");
+        assert!(Instant::now() < deadline, "never recovered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(runs.get(), 2);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while resets_metric(&app).await < 1.0 {
+        let _ = app.get("/readyz").await;
+        assert!(Instant::now() < deadline, "the loss was not counted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(marker_exists(&redis.url(), &prefix).await, "marker back");
+    let logs = captured_logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("LOST ITS DATA") && l.contains(&prefix))
+        .unwrap_or_else(|| panic!("no error log line about the loss"));
+    assert!(line.contains("\"level\":\"ERROR\""), "{line}");
+    assert!(line.contains("may run their handler twice"), "{line}");
+
+    // Later looks find the marker: the counter stays at 1.
+    for _ in 0..3 {
+        let deadline = Instant::now() + Duration::from_millis(1100);
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(app.get("/readyz").await.status(), 200);
+    }
+    assert_eq!(resets_metric(&app).await, 1.0);
+    app.stop().await;
+}
+
+/// Store API: a fresh server is no loss; `FLUSHALL` is one, noticed by the
+/// first of two replicas that looks, so counted once across both.
+#[tokio::test]
+async fn dedup_redis_flush_is_counted_once_across_replicas() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let cfg = redis_config(&redis.url(), 500);
+    let counted = Arc::new(AtomicU64::new(0));
+    let stores: Vec<Arc<dyn DedupStore>> = (0..2).map(|_| from_config(&cfg).unwrap()).collect();
+    for store in &stores {
+        let counted = counted.clone();
+        store.observe_resets(Arc::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }));
+        // The first ping looks at once.
+        store.ping().await.unwrap();
+    }
+    assert!(marker_exists(&redis.url(), &cfg.key_prefix).await);
+    assert_eq!(counted.load(Ordering::SeqCst), 0);
+
+    let mut raw = raw_connection(&redis.url()).await;
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut raw).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while counted.load(Ordering::SeqCst) == 0 {
+        for store in &stores {
+            store.ping().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "the flush was not noticed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Both replicas look at least once more (one look per second each).
+    let deadline = Instant::now() + Duration::from_millis(2500);
+    while Instant::now() < deadline {
+        for store in &stores {
+            store.ping().await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(counted.load(Ordering::SeqCst), 1);
+}
