@@ -15,6 +15,11 @@ pub enum ParseErrorKind {
     InvalidField,
     /// `request.message` serializes to more than [`MAX_MESSAGE_BYTES`](super::MAX_MESSAGE_BYTES).
     MessageTooLarge,
+    /// `request.requestId` is longer than [`MAX_REQUEST_ID_BYTES`](super::MAX_REQUEST_ID_BYTES).
+    RequestIdTooLong,
+    /// An object anywhere in the body has the same key twice; the path names
+    /// the repeated key.
+    DuplicateField,
 }
 
 impl ParseErrorKind {
@@ -25,6 +30,8 @@ impl ParseErrorKind {
             Self::MissingField => "missing_field",
             Self::InvalidField => "invalid_field",
             Self::MessageTooLarge => "message_too_large",
+            Self::RequestIdTooLong => "request_id_too_long",
+            Self::DuplicateField => "duplicate_field",
         }
     }
 }
@@ -50,7 +57,8 @@ impl fmt::Display for ParseError {
 }
 
 impl ParseError {
-    /// `"malformed_json"`, `"missing_field"`, `"invalid_field"` or `"message_too_large"`.
+    /// `"malformed_json"`, `"missing_field"`, `"invalid_field"`,
+    /// `"message_too_large"`, `"request_id_too_long"` or `"duplicate_field"`.
     pub fn reason(&self) -> &'static str {
         self.kind.as_str()
     }

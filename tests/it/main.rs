@@ -23,6 +23,7 @@ mod send_cli;
 mod soak;
 mod support;
 mod tls;
+mod verify_cert_abuse;
 mod verify_cert_url;
 mod verify_chain;
 mod verify_dev;
