@@ -855,7 +855,8 @@ proptest! {
         }
         if let Err(e) = parse(&body) {
             // Every error has a known reason.
-            prop_assert!(["malformed_json", "missing_field", "invalid_field", "message_too_large"]
+            prop_assert!(["malformed_json", "missing_field", "invalid_field", "message_too_large",
+                "duplicate_field", "request_id_too_long"]
                 .contains(&e.reason()));
         }
     }
