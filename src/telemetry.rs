@@ -182,7 +182,8 @@ mod tests {
         }
     }
 
-    const FORGED: &str = "r1\n2026-01-01T00:00:00Z  INFO forged line\r\x1b[31mred\x1b[0m\u{9b}2J\u{202e}";
+    const FORGED: &str =
+        "r1\n2026-01-01T00:00:00Z  INFO forged line\r\x1b[31mred\x1b[0m\u{9b}2J\u{202e}";
 
     fn log_pretty(colour: bool) -> String {
         let capture = Capture::default();
@@ -205,7 +206,10 @@ mod tests {
         let out = log_pretty(false);
         assert_eq!(out.lines().count(), 1, "{out:?}");
         assert!(!out.contains('\x1b') && !out.contains('\r'), "{out:?}");
-        assert!(!out.contains('\u{9b}') && !out.contains('\u{202e}'), "{out:?}");
+        assert!(
+            !out.contains('\u{9b}') && !out.contains('\u{202e}'),
+            "{out:?}"
+        );
         // Display (`%`) values, the message and span fields are escaped too.
         assert!(
             out.contains(r"shown=r1\n2026-01-01T00:00:00Z  INFO forged line\r\u{1b}[31mred"),

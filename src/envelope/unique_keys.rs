@@ -157,7 +157,10 @@ struct KeySeed;
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Cow<'de, str>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_str(self)
     }
 }
@@ -195,7 +198,10 @@ mod tests {
 
     #[test]
     fn distinct_keys_pass() {
-        assert_eq!(dup_path(r#"{"a":1,"b":{"a":2,"b":[{"a":3},{"a":4}]}}"#), None);
+        assert_eq!(
+            dup_path(r#"{"a":1,"b":{"a":2,"b":[{"a":3},{"a":4}]}}"#),
+            None
+        );
         assert_eq!(dup_path(r#"[{"a":1},{"a":1}]"#), None);
         assert_eq!(dup_path(r#""just a string""#), None);
     }
@@ -223,7 +229,10 @@ mod tests {
 
     #[test]
     fn sibling_objects_do_not_share_keys() {
-        assert_eq!(dup_path(r#"{"a":{"x":1},"b":{"x":1},"c":{"x":{"x":1}}}"#), None);
+        assert_eq!(
+            dup_path(r#"{"a":{"x":1},"b":{"x":1},"c":{"x":{"x":1}}}"#),
+            None
+        );
     }
 
     #[test]

@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use moka::future::Cache;
-use tokio::sync::Semaphore;
 use rustls_pki_types::TrustAnchor;
 use time::OffsetDateTime;
+use tokio::sync::Semaphore;
 use url::Url;
 
 use super::chain::{validate_chain, SigningCert};
@@ -187,7 +187,9 @@ impl CertStore {
     /// The answer a recent failure of `key` got, if it is still remembered.
     async fn remembered_failure(&self, key: &str) -> Option<VerifyError> {
         let e = self.failures.as_ref()?.get(key).await?;
-        self.counters.negative_cached.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .negative_cached
+            .fetch_add(1, Ordering::Relaxed);
         Some(e)
     }
 

@@ -44,7 +44,10 @@ async fn a_request_id_of_257_bytes_is_400_and_256_is_fine() {
 
     // Multi-byte characters count in bytes: 129 × 2 bytes = 258.
     let (status, v) = post(&app, body_text(&"é".repeat(129))).await;
-    assert_eq!((status, v["error"].as_str()), (400, Some("request_id_too_long")));
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("request_id_too_long"))
+    );
     assert_eq!(runs.get(), 0);
 
     let prefix = unique("cap");
@@ -63,7 +66,10 @@ async fn a_megabyte_request_id_is_refused_not_handled() {
     let runs = Runs::default();
     let app = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
     let (status, v) = post(&app, body_text(&"x".repeat(1024 * 1024))).await;
-    assert_eq!((status, v["error"].as_str()), (400, Some("request_id_too_long")));
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("request_id_too_long"))
+    );
     assert_eq!(runs.get(), 0);
     app.stop().await;
 }
@@ -111,7 +117,11 @@ async fn a_key_repeated_anywhere_is_400_duplicate_field_and_nothing_is_handled()
         ),
         // The same key spelled with an escape.
         (
-            good.replacen(&id_field, &format!(r#"{id_field},"request\u0049d":"other""#), 1),
+            good.replacen(
+                &id_field,
+                &format!(r#"{id_field},"request\u0049d":"other""#),
+                1,
+            ),
             "request.requestId",
         ),
     ];

@@ -119,13 +119,17 @@ async fn pretty_logs_escape_a_hostile_request_id_and_have_no_colours_in_a_pipe()
 async fn json_logs_carry_a_hostile_request_id_exactly_in_one_line() {
     let mut p = start("json").await;
     post_hostile(&p).await;
-    wait_for_line(&p.lines, |l| l.contains("MARK") && l.contains("\"status\":200")).await;
+    wait_for_line(&p.lines, |l| {
+        l.contains("MARK") && l.contains("\"status\":200")
+    })
+    .await;
     p.child.kill().await.unwrap();
     let lines = p.lines.lock().unwrap().clone();
     let mut carrying = 0;
     for line in &lines {
         assert!(!line.contains('\x1b') && !line.contains('\r'), "{line:?}");
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         if line.contains("MARK") {
             let id = v["request_id"]
                 .as_str()

@@ -144,7 +144,10 @@ async fn an_s3_5xx_is_503_retried_once_and_then_remembered() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["error"], "cert_download_failed");
     // No upstream text and no mock address in the body.
-    assert!(!text.contains("10.0.0.7") && !text.contains("127.0.0.1"), "{text}");
+    assert!(
+        !text.contains("10.0.0.7") && !text.contains("127.0.0.1"),
+        "{text}"
+    );
     // The first attempt and its one retry.
     assert_eq!(s3_mock.received_requests().await.unwrap().len(), 2);
     for _ in 0..5 {

@@ -50,7 +50,10 @@ async fn failed_download_is_transient_and_remembered() {
 
     // Remembered for cert_failure_ttl_secs: the same answer, no new download.
     for _ in 0..3 {
-        assert_eq!(v.verify_signature(&headers, BODY, now()).await, Err(err.clone()));
+        assert_eq!(
+            v.verify_signature(&headers, BODY, now()).await,
+            Err(err.clone())
+        );
     }
     assert_eq!(source.fetches(), 1);
     let stats = v.cert_stats();
@@ -109,7 +112,11 @@ async fn invalid_chain_is_remembered_as_a_failure_not_cached_as_a_chain() {
         assert!(matches!(err, VerifyError::CertChainInvalid(_)));
     }
     assert_eq!(source.fetches(), 1);
-    assert_eq!(v.cert_stats().downloads_ok(), 1, "the download itself worked");
+    assert_eq!(
+        v.cert_stats().downloads_ok(),
+        1,
+        "the download itself worked"
+    );
 
     // Without the memory, each request downloads (and rejects) it again.
     let source = CountingSource::new("garbage");
