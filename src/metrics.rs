@@ -145,7 +145,7 @@ fn encode_cert_downloads(
         prometheus_client::metrics::MetricType::Counter,
     )?;
     for (result, value) in [
-        ("ok", c.downloads_ok()),
+        ("ok", c.downloads_ok),
         ("not_found", c.downloads_not_found),
         ("failed", c.downloads_failed),
         ("negative_cached", c.negative_cached),

@@ -60,6 +60,8 @@ pub struct CertStoreStats {
     pub downloads: u64,
     /// Downloads that failed (`downloads_not_found + downloads_failed`).
     pub download_errors: u64,
+    /// Downloads that brought back a body (its chain may still be invalid).
+    pub downloads_ok: u64,
     /// Downloads the cert server answered with a 4xx (answered 400).
     pub downloads_not_found: u64,
     /// Downloads that failed otherwise: 5xx, timeout, network, too large
@@ -72,18 +74,12 @@ pub struct CertStoreStats {
     pub saturated: u64,
 }
 
-impl CertStoreStats {
-    /// Downloads that brought back a body (`downloads - download_errors`).
-    pub fn downloads_ok(&self) -> u64 {
-        self.downloads.saturating_sub(self.download_errors)
-    }
-}
-
 #[derive(Default)]
 struct Counters {
     hits: AtomicU64,
     misses: AtomicU64,
     downloads: AtomicU64,
+    downloads_ok: AtomicU64,
     downloads_not_found: AtomicU64,
     downloads_failed: AtomicU64,
     negative_cached: AtomicU64,
@@ -232,7 +228,10 @@ impl CertStore {
         };
         self.counters.downloads.fetch_add(1, Ordering::Relaxed);
         let e = match self.source.fetch(url).await {
-            Ok(pem) => return Ok(pem),
+            Ok(pem) => {
+                self.counters.downloads_ok.fetch_add(1, Ordering::Relaxed);
+                return Ok(pem);
+            }
             Err(e) => e,
         };
         tracing::warn!(cert_url = %url, error = %e, "cert chain download failed");
@@ -269,6 +268,7 @@ impl CertStore {
             misses: c.misses.load(Ordering::Relaxed),
             downloads: c.downloads.load(Ordering::Relaxed),
             download_errors: not_found + failed,
+            downloads_ok: c.downloads_ok.load(Ordering::Relaxed),
             downloads_not_found: not_found,
             downloads_failed: failed,
             negative_cached: c.negative_cached.load(Ordering::Relaxed),
