@@ -105,6 +105,13 @@ impl ParseError {
         let path = join(prefix, &path_string(err.path()));
         let inner = err.into_inner();
         if !inner.is_data() {
+            // serde_json reports an array with more elements than the struct
+            // it fills (`"System": [["", null]]`) as "trailing characters", a
+            // syntax error, although the JSON is valid: the field's type is
+            // wrong. (Trailing bytes after the whole body have an empty path.)
+            if !path.is_empty() && inner.to_string().starts_with("trailing characters") {
+                return Self::new(ParseErrorKind::InvalidField, path, "expected an object");
+            }
             // Syntax, EOF (including an empty body), I/O.
             return Self::new(ParseErrorKind::MalformedJson, path, inner.to_string());
         }
