@@ -45,6 +45,8 @@ fn bench(c: &mut Criterion) {
         timestamp_tolerance_secs: 150,
         accept_legacy_sha1: false,
         cert_fetch_timeout_ms: 2000,
+        cert_download_concurrency: 4,
+        cert_failure_ttl_secs: 60,
         extra_roots: Some(roots.path().to_owned()),
         preloaded_certs: BTreeMap::new(),
     };

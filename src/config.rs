@@ -104,12 +104,28 @@ pub struct VerificationConfig {
     pub accept_legacy_sha1: bool,
     /// Timeout of one cert chain download attempt.
     pub cert_fetch_timeout_ms: u64,
+    /// Cert chain downloads running at once, at most; one more answers 503
+    /// at once.
+    #[serde(default = "default_cert_download_concurrency")]
+    pub cert_download_concurrency: usize,
+    /// How long a cert URL whose download (or chain) failed is answered
+    /// from memory without a new download; 0 remembers nothing.
+    #[serde(default = "default_cert_failure_ttl_secs")]
+    pub cert_failure_ttl_secs: u64,
     /// Extra trusted root certificates (PEM), added to the built-in web PKI roots.
     #[serde(default)]
     pub extra_roots: Option<PathBuf>,
     /// Cert chains served from disk instead of downloaded, keyed by normalised URL.
     #[serde(default)]
     pub preloaded_certs: BTreeMap<String, PathBuf>,
+}
+
+fn default_cert_download_concurrency() -> usize {
+    4
+}
+
+fn default_cert_failure_ttl_secs() -> u64 {
+    60
 }
 
 /// Which dedup store backs the endpoint.
@@ -215,7 +231,7 @@ pub struct AlexaApiConfig {
 pub enum LogFormat {
     /// One JSON object per line.
     Json,
-    /// Human-readable, coloured.
+    /// Human-readable; coloured only when stderr is a terminal.
     Pretty,
 }
 
@@ -352,6 +368,18 @@ impl Config {
         }
         if v.cert_fetch_timeout_ms == 0 {
             return Err(invalid("verification.cert_fetch_timeout_ms", "must be > 0"));
+        }
+        if v.cert_download_concurrency == 0 || v.cert_download_concurrency > 256 {
+            return Err(invalid(
+                "verification.cert_download_concurrency",
+                "must be between 1 and 256",
+            ));
+        }
+        if v.cert_failure_ttl_secs > 3600 {
+            return Err(invalid(
+                "verification.cert_failure_ttl_secs",
+                "must be at most 3600",
+            ));
         }
         let d = &self.dedup;
         if d.ttl_secs == 0 {

@@ -115,6 +115,12 @@ impl std::fmt::Debug for CertCacheCollector {
     }
 }
 
+/// The `result` label of `alexa_endpoint_cert_downloads_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CertDownloadLabel {
+    result: &'static str,
+}
+
 impl Collector for CertCacheCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let c = (self.0)();
@@ -129,7 +135,6 @@ impl Collector for CertCacheCollector {
                 "Signature checks that found no cached chain",
                 c.misses,
             ),
-            ("cert_downloads", "Cert chain downloads", c.downloads),
             (
                 "cert_download_errors",
                 "Failed cert chain downloads",
@@ -140,8 +145,34 @@ impl Collector for CertCacheCollector {
             let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
             counter.encode(metric)?;
         }
-        Ok(())
+        encode_cert_downloads(&mut encoder, &c)
     }
+}
+
+/// `alexa_endpoint_cert_downloads_total{result}`: `ok`, `not_found` (4xx),
+/// `failed` (5xx, timeout, network), and `negative_cached` (answered from
+/// the memory of a recent failure: no download made).
+fn encode_cert_downloads(
+    encoder: &mut DescriptorEncoder,
+    c: &CertStoreStats,
+) -> Result<(), std::fmt::Error> {
+    let mut family = encoder.encode_descriptor(
+        "cert_downloads",
+        "Cert chain downloads by result; negative_cached: answered from a remembered failure without a download",
+        None,
+        prometheus_client::metrics::MetricType::Counter,
+    )?;
+    for (result, value) in [
+        ("ok", c.downloads_ok),
+        ("not_found", c.downloads_not_found),
+        ("failed", c.downloads_failed),
+        ("negative_cached", c.negative_cached),
+    ] {
+        let labels = CertDownloadLabel { result };
+        let metric = family.encode_family(&labels)?;
+        ConstCounter::new(value).encode(metric)?;
+    }
+    Ok(())
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {

@@ -1,6 +1,19 @@
 //! Log set-up: JSON or pretty lines per `[log] format`, level from `RUST_LOG`
 //! (default `info`).
+//!
+//! Field values come from callers (a `requestId`, a cert URL, an error
+//! text), so neither format writes them raw: JSON escapes them as JSON
+//! strings, and the pretty format uses [`EscapedFields`], which escapes every
+//! control character (a newline cannot forge a log line, an ANSI sequence
+//! cannot reach the terminal). Colours are used only when stderr (where the
+//! logs go) is a terminal and `NO_COLOR` is not set: never in files or pipes.
 
+use std::fmt::{self, Write as _};
+use std::io::IsTerminal as _;
+
+use tracing::field::{Field, Visit};
+use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
+use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -14,11 +27,214 @@ pub fn init(format: LogFormat) {
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder
+            .with_ansi(false)
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
             .try_init(),
-        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Pretty => builder
+            .with_ansi(use_colour(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
+            .fmt_fields(EscapedFields)
+            .try_init(),
     };
+}
+
+/// Colours only on a terminal, and not when `NO_COLOR` is set to anything
+/// non-empty (<https://no-color.org>).
+pub fn use_colour(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// Formats event and span fields like tracing-subscriber's default
+/// (`message name=value name="text"`), but writes every control character of
+/// a name or value escaped (`\n`, `\r`, `\t`, `\u{1b}`, ...), as well as the
+/// Unicode line separators and bidirectional overrides.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EscapedFields;
+
+impl<'a> MakeVisitor<Writer<'a>> for EscapedFields {
+    type Visitor = EscapingVisitor<'a>;
+
+    fn make_visitor(&self, target: Writer<'a>) -> Self::Visitor {
+        EscapingVisitor {
+            writer: target,
+            first: true,
+            result: Ok(()),
+        }
+    }
+}
+
+/// The visitor of [`EscapedFields`].
+#[derive(Debug)]
+pub struct EscapingVisitor<'a> {
+    writer: Writer<'a>,
+    first: bool,
+    result: fmt::Result,
+}
+
+impl EscapingVisitor<'_> {
+    fn field(&mut self, field: &Field, value: fmt::Arguments<'_>) {
+        if self.result.is_err() {
+            return;
+        }
+        let mut out = Escaping(&mut self.writer);
+        self.result = (|| {
+            if !self.first {
+                out.0.write_char(' ')?;
+            }
+            if field.name() != "message" {
+                // `r#type` and friends are shown without their raw prefix.
+                out.write_str(field.name().trim_start_matches("r#"))?;
+                out.0.write_char('=')?;
+            }
+            out.write_fmt(value)
+        })();
+        self.first = false;
+    }
+}
+
+impl Visit for EscapingVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.field(field, format_args!("{value}"));
+        } else {
+            self.field(field, format_args!("{value:?}"));
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.field(field, format_args!("{value}"));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.field(field, format_args!("{value:?}"));
+    }
+}
+
+impl VisitOutput<fmt::Result> for EscapingVisitor<'_> {
+    fn finish(self) -> fmt::Result {
+        self.result
+    }
+}
+
+impl VisitFmt for EscapingVisitor<'_> {
+    fn writer(&mut self) -> &mut dyn fmt::Write {
+        &mut self.writer
+    }
+}
+
+/// Writes through to `.0`, escaping what must not reach a log line raw.
+struct Escaping<'w, 'a>(&'w mut Writer<'a>);
+
+impl fmt::Write for Escaping<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut rest = s;
+        while let Some((at, c)) = rest.char_indices().find(|&(_, c)| needs_escape(c)) {
+            self.0.write_str(&rest[..at])?;
+            match c {
+                '\n' => self.0.write_str("\\n")?,
+                '\r' => self.0.write_str("\\r")?,
+                '\t' => self.0.write_str("\\t")?,
+                c => write!(self.0, "\\u{{{:x}}}", u32::from(c))?,
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.0.write_str(rest)
+    }
+}
+
+/// Control characters (C0, DEL, C1), Unicode line/paragraph separators and
+/// bidirectional formatting characters.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Capture {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+        }
+    }
+
+    const FORGED: &str =
+        "r1\n2026-01-01T00:00:00Z  INFO forged line\r\x1b[31mred\x1b[0m\u{9b}2J\u{202e}";
+
+    fn log_pretty(colour: bool) -> String {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(colour)
+            .fmt_fields(EscapedFields)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("alexa_request", request_id = %FORGED);
+            let _entered = span.enter();
+            tracing::info!(request_id = FORGED, shown = %FORGED, debug = ?FORGED, "request {FORGED}");
+        });
+        capture.text()
+    }
+
+    #[test]
+    fn pretty_fields_are_escaped_without_colours() {
+        let out = log_pretty(false);
+        assert_eq!(out.lines().count(), 1, "{out:?}");
+        assert!(!out.contains('\x1b') && !out.contains('\r'), "{out:?}");
+        assert!(
+            !out.contains('\u{9b}') && !out.contains('\u{202e}'),
+            "{out:?}"
+        );
+        // Display (`%`) values, the message and span fields are escaped too.
+        assert!(
+            out.contains(r"shown=r1\n2026-01-01T00:00:00Z  INFO forged line\r\u{1b}[31mred"),
+            "{out:?}"
+        );
+        assert!(out.contains(r"alexa_request{request_id=r1\n"), "{out:?}");
+        assert!(out.contains(r"request r1\n"), "{out:?}");
+    }
+
+    #[test]
+    fn pretty_fields_are_escaped_with_colours_too() {
+        let out = log_pretty(true);
+        assert_eq!(out.lines().count(), 1, "{out:?}");
+        // The formatter's own colour codes are there, the value's are not.
+        assert!(out.contains('\x1b'), "{out:?}");
+        assert!(!out.contains("\x1b[31mred"), "{out:?}");
+        assert!(out.contains(r"\u{1b}[31mred"), "{out:?}");
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(use_colour(true, None));
+        assert!(use_colour(true, Some(OsStr::new(""))));
+        assert!(!use_colour(true, Some(OsStr::new("1"))));
+        assert!(!use_colour(false, None));
+    }
 }

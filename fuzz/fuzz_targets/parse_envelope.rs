@@ -2,7 +2,7 @@
 //! panic, and whatever it accepts must satisfy the parsing rules.
 #![no_main]
 
-use alexa_endpoint::envelope::{parse, Request, MAX_MESSAGE_BYTES};
+use alexa_endpoint::envelope::{parse, Request, MAX_MESSAGE_BYTES, MAX_REQUEST_ID_BYTES};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {
@@ -18,11 +18,17 @@ fuzz_target!(|body: &[u8]| {
                 let size = serde_json::to_vec(&r.message).map(|v| v.len()).unwrap_or(0);
                 assert!(size <= MAX_MESSAGE_BYTES, "accepted a {size}-byte message");
             }
+            assert!(request.request_id().len() <= MAX_REQUEST_ID_BYTES);
         }
         Err(e) => {
             assert!(matches!(
                 e.reason(),
-                "malformed_json" | "missing_field" | "invalid_field" | "message_too_large"
+                "malformed_json"
+                    | "missing_field"
+                    | "invalid_field"
+                    | "message_too_large"
+                    | "duplicate_field"
+                    | "request_id_too_long"
             ));
             let _ = e.to_string();
         }

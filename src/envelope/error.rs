@@ -15,6 +15,11 @@ pub enum ParseErrorKind {
     InvalidField,
     /// `request.message` serializes to more than [`MAX_MESSAGE_BYTES`](super::MAX_MESSAGE_BYTES).
     MessageTooLarge,
+    /// `request.requestId` is longer than [`MAX_REQUEST_ID_BYTES`](super::MAX_REQUEST_ID_BYTES).
+    RequestIdTooLong,
+    /// An object anywhere in the body has the same key twice; the path names
+    /// the repeated key.
+    DuplicateField,
 }
 
 impl ParseErrorKind {
@@ -25,6 +30,8 @@ impl ParseErrorKind {
             Self::MissingField => "missing_field",
             Self::InvalidField => "invalid_field",
             Self::MessageTooLarge => "message_too_large",
+            Self::RequestIdTooLong => "request_id_too_long",
+            Self::DuplicateField => "duplicate_field",
         }
     }
 }
@@ -50,7 +57,8 @@ impl fmt::Display for ParseError {
 }
 
 impl ParseError {
-    /// `"malformed_json"`, `"missing_field"`, `"invalid_field"` or `"message_too_large"`.
+    /// `"malformed_json"`, `"missing_field"`, `"invalid_field"`,
+    /// `"message_too_large"`, `"request_id_too_long"` or `"duplicate_field"`.
     pub fn reason(&self) -> &'static str {
         self.kind.as_str()
     }
@@ -97,6 +105,13 @@ impl ParseError {
         let path = join(prefix, &path_string(err.path()));
         let inner = err.into_inner();
         if !inner.is_data() {
+            // serde_json reports an array with more elements than the struct
+            // it fills (`"System": [["", null]]`) as "trailing characters", a
+            // syntax error, although the JSON is valid: the field's type is
+            // wrong. (Trailing bytes after the whole body have an empty path.)
+            if !path.is_empty() && inner.to_string().starts_with("trailing characters") {
+                return Self::new(ParseErrorKind::InvalidField, path, "expected an object");
+            }
             // Syntax, EOF (including an empty body), I/O.
             return Self::new(ParseErrorKind::MalformedJson, path, inner.to_string());
         }

@@ -8,6 +8,8 @@
 //! - unknown fields are ignored, unknown request types parse to
 //!   [`Request::Unknown`], unknown enum values to `Other(..)`;
 //! - every error names the offending field ([`ParseError::path`]);
+//! - a key repeated in any object is refused (`duplicate_field`), as is a
+//!   `requestId` over [`MAX_REQUEST_ID_BYTES`];
 //! - `apiAccessToken` and `accessToken` are [`SecretString`]s, redacted in
 //!   `Debug` (as are token-like keys inside raw JSON fields).
 //!
@@ -32,6 +34,7 @@ mod request;
 mod request_envelope;
 mod request_kind;
 mod response;
+mod unique_keys;
 
 pub use secrecy::SecretString;
 
@@ -40,6 +43,8 @@ pub use enums::{ConfirmationStatus, DialogState, ErrorType, SessionEndedReason};
 pub use error::{ParseError, ParseErrorKind};
 pub use events::{ListEventRequest, SkillEventRequest};
 pub use intent::{CanFulfillIntentRequest, Intent, IntentRequest, Slot};
+#[doc(hidden)]
+pub use parse::duplicate_key_pass;
 pub use parse::parse;
 pub use request::{
     ConnectionsResponseRequest, ExceptionEncounteredRequest, LaunchRequest, MessageReceivedRequest,
@@ -51,6 +56,9 @@ pub use response::{Response, ResponseBuilder, ResponseTooLarge};
 
 /// Maximum compact-serialized size of `request.message` (6 KB).
 pub const MAX_MESSAGE_BYTES: usize = 6 * 1024;
+
+/// Longest accepted `request.requestId`, in bytes (Alexa's are about 70).
+pub const MAX_REQUEST_ID_BYTES: usize = 256;
 
 /// Alexa's maximum response size (24 KB).
 pub const MAX_RESPONSE_BYTES: usize = 24 * 1024;

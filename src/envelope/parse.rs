@@ -7,6 +7,11 @@
 //! that fails is the body parsed again with tracking, which yields the
 //! field-naming error. A body that passes one pass passes the other with the
 //! same result, so the fast pass changes no answer and no error.
+//!
+//! Two input caps apply to every body, whichever pass parsed it: a key
+//! repeated in any object is refused (serde would keep the last one
+//! silently; see `unique_keys`), and so is a `requestId` over
+//! [`MAX_REQUEST_ID_BYTES`] (it becomes a log field and a dedup key).
 
 use std::fmt;
 use std::io;
@@ -20,7 +25,8 @@ use super::error::{ParseError, ParseErrorKind};
 use super::request::{Request, RequestKind};
 use super::request_envelope::RequestEnvelope;
 use super::request_kind::Decode;
-use super::MAX_MESSAGE_BYTES;
+use super::unique_keys::find_duplicate_key;
+use super::{MAX_MESSAGE_BYTES, MAX_REQUEST_ID_BYTES};
 
 /// The envelope with `request` left as JSON until its `type` is known.
 #[derive(Deserialize)]
@@ -59,8 +65,38 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
 
 /// Parses a request body. Unknown fields are ignored, unknown request types
 /// become [`Request::Unknown`], unknown enum values become `Other(..)`.
+/// A key repeated in any object is a [`ParseErrorKind::DuplicateField`]
+/// error, a `requestId` over [`MAX_REQUEST_ID_BYTES`] a
+/// [`ParseErrorKind::RequestIdTooLong`] one.
 pub fn parse(body: &[u8]) -> Result<RequestEnvelope, ParseError> {
-    parse_with::<Plain>(body).or_else(|_| parse_with::<Tracked>(body))
+    let fast = parse_with::<Plain>(body);
+    if let Some(duplicate) = find_duplicate_key(body) {
+        return Err(duplicate);
+    }
+    let envelope = match fast {
+        Ok(envelope) => envelope,
+        Err(_) => parse_with::<Tracked>(body)?,
+    };
+    check_request_id(envelope.request.request_id())?;
+    Ok(envelope)
+}
+
+/// The duplicate-key pass on its own, for the parse benchmark: `Some` when
+/// a key repeats. Not part of the supported API.
+#[doc(hidden)]
+pub fn duplicate_key_pass(body: &[u8]) -> Option<ParseError> {
+    find_duplicate_key(body)
+}
+
+fn check_request_id(request_id: &str) -> Result<(), ParseError> {
+    if request_id.len() > MAX_REQUEST_ID_BYTES {
+        return Err(ParseError::new(
+            ParseErrorKind::RequestIdTooLong,
+            "request.requestId",
+            format!("longer than {MAX_REQUEST_ID_BYTES} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 /// How a pass deserializes: plain (fast, with a placeholder error) or with

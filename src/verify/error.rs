@@ -4,10 +4,11 @@ use super::cert_url::CertUrlError;
 
 /// Why a request was rejected: one variant per reason.
 ///
-/// Every variant answers 400 except [`VerifyError::CertDownload`], which
-/// answers 503 so that Alexa retries. [`VerifyError::reason`] is the
-/// machine-readable reason for the JSON error body and the metrics label.
-/// Messages never contain a token or a signature.
+/// Every variant answers 400 except [`VerifyError::CertDownload`] and
+/// [`VerifyError::CertDownloadsSaturated`], which answer 503 so that Alexa
+/// retries. [`VerifyError::reason`] is the machine-readable reason for the
+/// JSON error body and the metrics label. Messages never contain a token, a
+/// signature, an address or upstream error text (those go to the log).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
     /// `SignatureCertChainUrl` header absent.
@@ -26,9 +27,19 @@ pub enum VerifyError {
     /// The cert URL breaks Amazon's rules (scheme, host, port, path).
     #[error("SignatureCertChainUrl not allowed: {0}")]
     CertUrl(CertUrlError),
-    /// The cert chain could not be downloaded (network, upstream 5xx, timeout).
-    #[error("cert chain download failed: {0}")]
+    /// The cert chain could not be downloaded (network, upstream 5xx,
+    /// timeout); the payload is a short summary such as `HTTP 503` or
+    /// `timed out`, never upstream error text.
+    #[error("cert chain download failed ({0})")]
     CertDownload(String),
+    /// The cert server answered a 4xx (other than 408/429) with this status:
+    /// the request names a chain that does not exist.
+    #[error("cert chain not found at the cert URL (HTTP {0})")]
+    CertNotFound(u16),
+    /// `verification.cert_download_concurrency` downloads are already
+    /// running; answered at once instead of queueing.
+    #[error("too many cert chain downloads in progress")]
+    CertDownloadsSaturated,
     /// The chain is not PEM, does not parse, or does not lead to a trusted root.
     #[error("cert chain invalid: {0}")]
     CertChainInvalid(String),
@@ -69,6 +80,8 @@ impl VerifyError {
             VerifyError::SignatureEncoding => "signature_not_base64",
             VerifyError::CertUrl(_) => "cert_url_not_allowed",
             VerifyError::CertDownload(_) => "cert_download_failed",
+            VerifyError::CertNotFound(_) => "cert_not_found",
+            VerifyError::CertDownloadsSaturated => "cert_downloads_saturated",
             VerifyError::CertChainInvalid(_) => "cert_chain_invalid",
             VerifyError::CertExpired => "cert_expired",
             VerifyError::CertNotYetValid => "cert_not_yet_valid",
@@ -83,7 +96,10 @@ impl VerifyError {
 
     /// True when the failure is transient (503: Alexa retries), false for 400.
     pub fn is_transient(&self) -> bool {
-        matches!(self, VerifyError::CertDownload(_))
+        matches!(
+            self,
+            VerifyError::CertDownload(_) | VerifyError::CertDownloadsSaturated
+        )
     }
 }
 

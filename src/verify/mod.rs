@@ -42,7 +42,7 @@ pub use error::{VerifierInitError, VerifyError};
 pub use signature::{CERT_URL_HEADER, SIGNATURE_256_HEADER, SIGNATURE_SHA1_HEADER};
 pub use source::{CertSource, FetchError, HttpsCertSource, MAX_CERT_CHAIN_BYTES};
 
-use cert_store::CertStore;
+use cert_store::{CertStore, DownloadLimits};
 use request_checks::{RequestFacts, RequestRules};
 use signature::{Digest, SignedHeaders};
 
@@ -120,7 +120,16 @@ impl Verifier {
                 allow_any_skill: cfg.allow_any_skill,
             },
             accept_legacy_sha1: cfg.accept_legacy_sha1,
-            store: CertStore::new(source, preloaded, anchors, cfg.accept_legacy_sha1),
+            store: CertStore::new(
+                source,
+                preloaded,
+                anchors,
+                cfg.accept_legacy_sha1,
+                DownloadLimits {
+                    concurrency: cfg.cert_download_concurrency,
+                    failure_ttl: std::time::Duration::from_secs(cfg.cert_failure_ttl_secs),
+                },
+            ),
         }))
     }
 
@@ -129,7 +138,10 @@ impl Verifier {
     ///
     /// Order: headers present → cert URL rules → signature is base64 →
     /// cached or downloaded chain → chain valid at `now` → RSA signature over
-    /// `body`. Nothing is fetched for a request that fails an earlier step.
+    /// `body`. Nothing is fetched for a request that fails an earlier step,
+    /// nor for a URL whose download failed within `cert_failure_ttl_secs`
+    /// (the same answer again), nor while `cert_download_concurrency`
+    /// downloads are running ([`VerifyError::CertDownloadsSaturated`], 503).
     pub async fn verify_signature(
         &self,
         headers: &HeaderMap,

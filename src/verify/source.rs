@@ -22,7 +22,8 @@ pub trait CertSource: Send + Sync + 'static {
     async fn fetch(&self, url: &Url) -> Result<Bytes, FetchError>;
 }
 
-/// Why a cert chain download failed (the request answers 503).
+/// Why a cert chain download failed: a 4xx other than 408/429 answers 400
+/// (see [`FetchError::is_not_found`]), anything else 503.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
     /// The URL is not `https` (nothing was sent).
@@ -44,6 +45,26 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// The cert server answered a 4xx other than 408 (request timeout) and
+    /// 429 (slow down): the URL names a chain that does not exist (S3 answers
+    /// 403 for a missing object in a bucket that may not be listed). Not
+    /// retried, and the request answers 400.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, FetchError::Status(s) if (400..500).contains(s) && *s != 408 && *s != 429)
+    }
+
+    /// A short description that is safe to show a caller: the status or the
+    /// kind of failure, never upstream error text or an address.
+    pub fn summary(&self) -> String {
+        match self {
+            FetchError::NotHttps => "cert URL is not https".to_owned(),
+            FetchError::Status(s) => format!("HTTP {s}"),
+            FetchError::TooLarge => format!("larger than {MAX_CERT_CHAIN_BYTES} bytes"),
+            FetchError::Timeout => "timed out".to_owned(),
+            FetchError::Network(_) => "network error".to_owned(),
+        }
+    }
+
     /// Worth one more attempt: timeouts, network errors and 5xx.
     fn is_retryable(&self) -> bool {
         match self {
@@ -55,7 +76,8 @@ impl FetchError {
 }
 
 /// The production cert source: HTTPS only, redirects not followed, body
-/// capped at 64 KiB, `cert_fetch_timeout_ms` per attempt, one retry.
+/// capped at 64 KiB, `cert_fetch_timeout_ms` per attempt, one retry for a
+/// transient failure (timeout, network, 5xx; never for a 4xx).
 #[derive(Debug, Clone)]
 pub struct HttpsCertSource {
     client: reqwest::Client,

@@ -851,7 +851,8 @@ proptest! {
         }
         if let Err(e) = parse(&body) {
             // Every error has a known reason.
-            prop_assert!(["malformed_json", "missing_field", "invalid_field", "message_too_large"]
+            prop_assert!(["malformed_json", "missing_field", "invalid_field", "message_too_large",
+                "duplicate_field", "request_id_too_long"]
                 .contains(&e.reason()));
         }
     }
@@ -884,4 +885,18 @@ fn error_messages_stay_short() {
     ));
     assert_eq!(e.reason(), "invalid_field");
     assert!(e.to_string().len() < 300);
+}
+
+#[test]
+fn a_too_long_array_in_place_of_an_object_is_an_invalid_field_not_malformed_json() {
+    // Found by the structural proptest: serde_json calls this "trailing characters".
+    let mut v: Value = serde_json::from_slice(&seed()).expect("seed is JSON");
+    v["context"]["System"] = json!([["", null]]);
+    let e = parse_err(&serde_json::to_vec(&v).expect("serialize"));
+    assert_eq!(e.reason(), "invalid_field", "{e}");
+    assert_eq!(e.path(), "context.System.0");
+    // Trailing bytes after the body are still malformed JSON.
+    let mut body = seed();
+    body.extend_from_slice(b" x");
+    assert_eq!(parse_err(&body).reason(), "malformed_json");
 }

@@ -197,6 +197,11 @@ fn reasons_and_statuses() {
     let download = VerifyError::CertDownload("timeout".into());
     assert_eq!(download.reason(), "cert_download_failed");
     assert!(download.is_transient());
+    assert_eq!(VerifyError::CertNotFound(404).reason(), "cert_not_found");
+    assert!(!VerifyError::CertNotFound(404).is_transient());
+    let saturated = VerifyError::CertDownloadsSaturated;
+    assert_eq!(saturated.reason(), "cert_downloads_saturated");
+    assert!(saturated.is_transient());
     assert!(!VerifyError::CertExpired.is_transient());
     assert!(!VerifyError::StaleTimestamp.is_transient());
 }

@@ -35,7 +35,7 @@ async fn fifty_concurrent_requests_share_one_download() {
 }
 
 #[tokio::test]
-async fn failed_download_is_transient_and_not_cached() {
+async fn failed_download_is_transient_and_remembered() {
     let source = CountingSource::with(PKI.chain_pem().to_owned(), 1, StdDuration::ZERO);
     let v = verifier(&[&PKI], |_| {}, source.clone());
     let headers = signed(&PKI, BODY);
@@ -44,22 +44,79 @@ async fn failed_download_is_transient_and_not_cached() {
         .verify_signature(&headers, BODY, now())
         .await
         .expect_err("download fails");
-    assert!(matches!(err, VerifyError::CertDownload(_)), "{err:?}");
+    assert_eq!(err, VerifyError::CertDownload("HTTP 503".into()));
     assert!(err.is_transient());
     assert_eq!(err.reason(), "cert_download_failed");
 
-    // Not cached: the next request downloads again, and succeeds.
+    // Remembered for cert_failure_ttl_secs: the same answer, no new download.
+    for _ in 0..3 {
+        assert_eq!(
+            v.verify_signature(&headers, BODY, now()).await,
+            Err(err.clone())
+        );
+    }
+    assert_eq!(source.fetches(), 1);
+    let stats = v.cert_stats();
+    assert_eq!((stats.downloads, stats.download_errors), (1, 1));
+    assert_eq!((stats.downloads_failed, stats.negative_cached), (1, 3));
+}
+
+#[tokio::test]
+async fn with_a_zero_failure_ttl_a_failed_download_is_not_remembered() {
+    let source = CountingSource::with(PKI.chain_pem().to_owned(), 1, StdDuration::ZERO);
+    let v = verifier(&[&PKI], |c| c.cert_failure_ttl_secs = 0, source.clone());
+    let headers = signed(&PKI, BODY);
+    let err = v
+        .verify_signature(&headers, BODY, now())
+        .await
+        .expect_err("download fails");
+    assert!(matches!(err, VerifyError::CertDownload(_)), "{err:?}");
+    // The next request downloads again, and succeeds.
     assert_eq!(v.verify_signature(&headers, BODY, now()).await, Ok(()));
     assert_eq!(source.fetches(), 2);
     let stats = v.cert_stats();
     assert_eq!((stats.downloads, stats.download_errors), (2, 1));
+    assert_eq!(stats.downloads_ok, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_for_a_failing_url_cost_one_download() {
+    let source = CountingSource::with("unused", usize::MAX, StdDuration::from_millis(100));
+    let v = verifier(&[&PKI], |_| {}, source.clone());
+    let headers = signed(&PKI, BODY);
+    let n = now();
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let v = v.clone();
+            let headers = headers.clone();
+            tokio::spawn(async move { v.verify_signature(&headers, BODY, n).await })
+        })
+        .collect();
+    for task in tasks {
+        let err = task.await.expect("join").expect_err("fails");
+        assert_eq!(err.reason(), "cert_download_failed");
+    }
+    assert_eq!(source.fetches(), 1);
 }
 
 #[tokio::test]
-async fn invalid_chain_is_not_cached_either() {
+async fn invalid_chain_is_remembered_as_a_failure_not_cached_as_a_chain() {
     let source = CountingSource::new("garbage");
     let v = verifier(&[&PKI], |_| {}, source.clone());
     let headers = signed(&PKI, BODY);
+    for _ in 0..3 {
+        let err = v
+            .verify_signature(&headers, BODY, now())
+            .await
+            .expect_err("garbage");
+        assert!(matches!(err, VerifyError::CertChainInvalid(_)));
+    }
+    assert_eq!(source.fetches(), 1);
+    assert_eq!(v.cert_stats().downloads_ok, 1, "the download itself worked");
+
+    // Without the memory, each request downloads (and rejects) it again.
+    let source = CountingSource::new("garbage");
+    let v = verifier(&[&PKI], |c| c.cert_failure_ttl_secs = 0, source.clone());
     for _ in 0..2 {
         let err = v
             .verify_signature(&headers, BODY, now())

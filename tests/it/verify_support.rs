@@ -43,6 +43,8 @@ pub fn config() -> VerificationConfig {
         timestamp_tolerance_secs: 150,
         accept_legacy_sha1: false,
         cert_fetch_timeout_ms: 2000,
+        cert_download_concurrency: 4,
+        cert_failure_ttl_secs: 60,
         extra_roots: None,
         preloaded_certs: BTreeMap::new(),
     }
@@ -210,4 +212,81 @@ fn tlv(input: &[u8]) -> (u8, &[u8], &[u8]) {
         (len, 2 + n)
     };
     (tag, &input[header..header + len], &input[header + len..])
+}
+
+/// Sends cert downloads to a local mock S3: `https://s3.amazonaws.com/X` is
+/// fetched as `{mock}/X` by the production [`HttpsCertSource`] (through its
+/// test-only constructor that also allows `http://127.0.0.1`), so statuses,
+/// the retry and the size cap are handled exactly as in production.
+pub struct MockS3 {
+    base: url::Url,
+    inner: alexa_endpoint::verify::HttpsCertSource,
+}
+
+impl MockS3 {
+    pub fn new(server: &wiremock::MockServer, timeout: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            base: url::Url::parse(&server.uri()).expect("mock URL"),
+            inner: alexa_endpoint::verify::HttpsCertSource::for_loopback_tests(timeout)
+                .expect("source"),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl CertSource for MockS3 {
+    async fn fetch(&self, url: &url::Url) -> Result<Bytes, FetchError> {
+        let local = self.base.join(url.path()).expect("join path");
+        self.inner.fetch(&local).await
+    }
+}
+
+/// A cert source whose fetches hang until [`GatedSource::release`], then
+/// answer 404; it records the URLs it was asked for.
+pub struct GatedSource {
+    asked: Mutex<Vec<String>>,
+    asked_changed: tokio::sync::Notify,
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+impl GatedSource {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            asked: Mutex::default(),
+            asked_changed: tokio::sync::Notify::new(),
+            open: tokio::sync::watch::Sender::new(false),
+        })
+    }
+
+    /// The URLs fetched so far, in order.
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().expect("lock").clone()
+    }
+
+    /// Wait until `n` fetches have started.
+    pub async fn wait_for(&self, n: usize) {
+        loop {
+            let changed = self.asked_changed.notified();
+            if self.asked.lock().expect("lock").len() >= n {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    /// Let every hanging and future fetch answer (404).
+    pub fn release(&self) {
+        self.open.send_replace(true);
+    }
+}
+
+#[async_trait::async_trait]
+impl CertSource for GatedSource {
+    async fn fetch(&self, url: &url::Url) -> Result<Bytes, FetchError> {
+        let mut open = self.open.subscribe();
+        self.asked.lock().expect("lock").push(url.to_string());
+        self.asked_changed.notify_waiters();
+        let _ = open.wait_for(|open| *open).await;
+        Err(FetchError::Status(404))
+    }
 }

@@ -1,0 +1,143 @@
+//! The binary's logs with a hostile `requestId` (a newline followed by a
+//! fake log line, ANSI escape sequences): in `pretty` format the value is
+//! written escaped, so no line is forged and no escape reaches the output,
+//! and a pipe gets no colours; in `json` format the value round-trips
+//! exactly inside one JSON line.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
+
+use crate::helpers::*;
+
+const FORGED_LINE: &str = "2030-01-01T00:00:00.000000Z  INFO alexa_endpoint: FORGED";
+const HOSTILE_ID: &str = "amzn1.echo-api.request.MARK\n2030-01-01T00:00:00.000000Z  INFO alexa_endpoint: FORGED\r\x1b[31mred\x1b[0m\u{9b}2J";
+
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+    lines: Arc<Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Start `serve` (verification off, the `log` handler) with `log.format =
+/// format` and stderr on a pipe, collecting every line.
+async fn start(format: &str) -> Process {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    let config = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[verification]\nenabled = false\n[log]\nformat = \"{format}\"\n"
+    );
+    std::fs::write(&file, config).unwrap();
+    let mut child = command()
+        .args(["serve", "--config"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let mut reader = BufReader::new(child.stderr.take().unwrap()).lines();
+    let sink = lines.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = reader.next_line().await {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let listening = wait_for_line(&lines, |l| l.contains("listening (HTTP)")).await;
+    let addr = if format == "json" {
+        let v: serde_json::Value = serde_json::from_str(&listening).unwrap();
+        v["addr"].as_str().unwrap().parse().unwrap()
+    } else {
+        listening
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("addr="))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    Process {
+        child,
+        addr,
+        lines,
+        _dir: dir,
+    }
+}
+
+/// Wait (bounded) until a collected line matches; returns it.
+async fn wait_for_line(lines: &Mutex<Vec<String>>, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(l) = lines.lock().unwrap().iter().find(|l| pred(l)) {
+            return l.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no such log line in {:?}",
+            lines.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn post_hostile(p: &Process) {
+    let res = reqwest::Client::new()
+        .post(format!("http://{}/", p.addr))
+        .body(message_body(HOSTILE_ID, json!({"note": "x\n\x1b[2Jy"})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn pretty_logs_escape_a_hostile_request_id_and_have_no_colours_in_a_pipe() {
+    let mut p = start("pretty").await;
+    post_hostile(&p).await;
+    // The per-request line is written after the handler's own line.
+    wait_for_line(&p.lines, |l| l.contains("MARK") && l.contains("status=200")).await;
+    p.child.kill().await.unwrap();
+    let lines = p.lines.lock().unwrap().clone();
+    let all = lines.join("\n");
+    assert!(!all.contains('\x1b'), "raw escape (or colour) in: {all:?}");
+    assert!(!all.contains('\r') && !all.contains('\u{9b}'), "{all:?}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("2030-01-01")),
+        "a forged line: {all}"
+    );
+    let escaped = format!(r"MARK\n{FORGED_LINE}\r\u{{1b}}[31mred");
+    let mentions = lines.iter().filter(|l| l.contains(&escaped)).count();
+    // The `log` handler's line and the request line.
+    assert!(mentions >= 2, "{escaped} not found escaped in: {all}");
+}
+
+#[tokio::test]
+async fn json_logs_carry_a_hostile_request_id_exactly_in_one_line() {
+    let mut p = start("json").await;
+    post_hostile(&p).await;
+    wait_for_line(&p.lines, |l| {
+        l.contains("MARK") && l.contains("\"status\":200")
+    })
+    .await;
+    p.child.kill().await.unwrap();
+    let lines = p.lines.lock().unwrap().clone();
+    let mut carrying = 0;
+    for line in &lines {
+        assert!(!line.contains('\x1b') && !line.contains('\r'), "{line:?}");
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if line.contains("MARK") {
+            let id = v["request_id"]
+                .as_str()
+                .or(v["span"]["request_id"].as_str())
+                .unwrap_or_default();
+            assert_eq!(id, HOSTILE_ID, "{line}");
+            carrying += 1;
+        }
+    }
+    assert!(carrying >= 2, "{lines:?}");
+}
