@@ -47,6 +47,12 @@ struct ApiLabels {
     status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueuePublishLabels {
+    backend: &'static str,
+    result: &'static str,
+}
+
 /// All metrics of one endpoint.
 pub struct Metrics {
     registry: Registry,
@@ -59,6 +65,7 @@ pub struct Metrics {
     api_calls: Family<ApiLabels, Counter>,
     acknowledged: Counter,
     unprocessable: Counter,
+    queue_publish: Family<QueuePublishLabels, Counter>,
 }
 
 /// Where a dedup claim ended.
@@ -193,6 +200,12 @@ impl Metrics {
             "Messages acknowledged although they can never succeed (logged at error)",
             unprocessable.clone(),
         );
+        let queue_publish = Family::<QueuePublishLabels, Counter>::default();
+        registry.register(
+            "queue_publish",
+            "Publishes of the queue handler, by backend and result (confirmed, failed)",
+            queue_publish.clone(),
+        );
         if let Some(cert) = cert {
             registry.register_collector(Box::new(CertCacheCollector(cert)));
         }
@@ -209,6 +222,7 @@ impl Metrics {
             api_calls,
             acknowledged,
             unprocessable,
+            queue_publish,
         })
     }
 
@@ -264,6 +278,17 @@ impl Metrics {
     /// Count a message acknowledged although it can never be processed.
     pub fn unprocessable(&self) {
         self.unprocessable.inc();
+    }
+
+    /// Count one publish of the queue handler: `confirmed` by the broker, or
+    /// not (`failed`).
+    pub fn queue_publish(&self, backend: &'static str, confirmed: bool) {
+        self.queue_publish
+            .get_or_create(&QueuePublishLabels {
+                backend,
+                result: if confirmed { "confirmed" } else { "failed" },
+            })
+            .inc();
     }
 
     /// Render the exposition text.

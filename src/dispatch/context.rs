@@ -105,6 +105,11 @@ impl RequestContext {
         Response::ack()
     }
 
+    /// This endpoint's metrics (for built-in handlers' own counters).
+    pub(crate) fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     /// The shared Alexa API state (HTTP client, endpoint allowlist).
     pub fn api(&self) -> &AlexaApi {
         &self.api

@@ -9,9 +9,11 @@
 mod context;
 mod handler;
 mod pipeline;
+mod readiness;
 mod skill;
 
 pub use context::RequestContext;
 pub use handler::{BoxError, Handler, HandlerError, HandlerResult};
 pub use pipeline::{Endpoint, Handled, StartupError};
+pub use readiness::Readiness;
 pub use skill::{Skill, SkillBuilder};

@@ -148,6 +148,11 @@ impl Endpoint {
         self.verifier.as_ref()
     }
 
+    /// The skill this endpoint serves.
+    pub fn skill(&self) -> &Skill {
+        &self.skill
+    }
+
     /// The dedup store.
     pub fn dedup_store(&self) -> &Arc<dyn DedupStore> {
         &self.dedup

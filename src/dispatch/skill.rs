@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use crate::dispatch::{Handler, HandlerResult, RequestContext};
+use crate::dispatch::{Handler, HandlerResult, Readiness, RequestContext};
 use crate::envelope::{
     CanFulfillIntentRequest, IntentRequest, LaunchRequest, ListEventRequest,
     MessageReceivedRequest, Request, SessionEndedRequest, SkillEventRequest,
@@ -23,6 +23,7 @@ struct Handlers {
     skill_event: Slot<SkillEventRequest>,
     list_event: Slot<ListEventRequest>,
     fallback: Slot<Request>,
+    readiness: Option<Readiness>,
 }
 
 /// A skill: the set of handlers, by request type. Build one with
@@ -135,6 +136,11 @@ impl Skill {
         self.handlers.message.is_some() || self.handlers.fallback.is_some()
     }
 
+    /// The readiness check of what the handlers depend on, if one was set.
+    pub fn readiness(&self) -> Option<&Readiness> {
+        self.handlers.readiness.as_ref()
+    }
+
     pub(crate) fn route(&self, ctx: RequestContext, request: &Request) -> Route {
         let h = &*self.handlers;
         let specific = match request {
@@ -233,6 +239,12 @@ impl SkillBuilder {
     /// Handle everything no specific handler took, including unknown types.
     pub fn fallback(mut self, handler: impl Handler<Request>) -> Self {
         self.handlers.fallback = Some(Arc::new(handler));
+        self
+    }
+
+    /// Make `GET /readyz` also run `check` (e.g. "is the broker connected").
+    pub fn readiness(mut self, check: Readiness) -> Self {
+        self.handlers.readiness = Some(check);
         self
     }
 

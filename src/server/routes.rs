@@ -115,7 +115,8 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: config loaded, not shutting down, dedup store reachable.
+/// `GET /readyz`: config loaded, not shutting down, dedup store reachable,
+/// and the skill's [`crate::dispatch::Readiness`] check (if any) passes.
 async fn readyz(State(state): State<AppState>) -> Response {
     let store = state.endpoint.dedup_store();
     if state.shutting_down.load(Ordering::SeqCst) {
@@ -123,7 +124,17 @@ async fn readyz(State(state): State<AppState>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
     match store.ping().await {
-        Ok(()) => Json(json!({"status": "ready", "dedup": store.name()})).into_response(),
+        Ok(()) => match state.endpoint.skill().readiness() {
+            Some(check) => match check.check().await {
+                Ok(()) => Json(json!({"status": "ready", "dedup": store.name(), "handler": check.name()})).into_response(),
+                Err(e) => {
+                    tracing::warn!(dependency = check.name(), error = %e, "not ready: handler dependency unavailable");
+                    let body = json!({"error": "handler_unavailable", "message": format!("handler dependency ({}) unavailable", check.name())});
+                    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+                }
+            },
+            None => Json(json!({"status": "ready", "dedup": store.name()})).into_response(),
+        },
         Err(e) => {
             let body = json!({
                 "error": "dedup_store_unavailable",

@@ -18,6 +18,7 @@ mod dedup_store;
 mod envelope;
 mod list_sync_server;
 mod observability;
+mod queue;
 mod secrets;
 mod send_cli;
 mod soak;
