@@ -126,7 +126,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
     match store.ping().await {
         Ok(()) => match state.endpoint.skill().readiness() {
             Some(check) => match check.check().await {
-                Ok(()) => Json(json!({"status": "ready", "dedup": store.name(), "handler": check.name()})).into_response(),
+                Ok(()) => {
+                    Json(json!({"status": "ready", "dedup": store.name(), "handler": check.name()}))
+                        .into_response()
+                }
                 Err(e) => {
                     tracing::warn!(dependency = check.name(), error = %e, "not ready: handler dependency unavailable");
                     let body = json!({"error": "handler_unavailable", "message": format!("handler dependency ({}) unavailable", check.name())});

@@ -14,7 +14,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
 use lapin::types::{FieldTable, ShortString};
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
+};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 
@@ -62,7 +64,10 @@ impl std::fmt::Debug for AmqpPublisher {
 impl AmqpPublisher {
     /// Connect, enable confirms, check that the exchange exists, and start
     /// the keeper task; `timeout` bounds each reconnection attempt.
-    pub async fn connect(cfg: &AmqpQueueConfig, timeout: Duration) -> Result<Self, HandlerSetupError> {
+    pub async fn connect(
+        cfg: &AmqpQueueConfig,
+        timeout: Duration,
+    ) -> Result<Self, HandlerSetupError> {
         let redactor = Redactor::new(&cfg.url);
         let shared = Arc::new(Shared {
             url: cfg.url.clone(),
@@ -76,9 +81,14 @@ impl AmqpPublisher {
         let link = match tokio::time::timeout(STARTUP_TIMEOUT, open(&shared)).await {
             Ok(Ok(link)) => link,
             Ok(Err(e)) => {
-                return Err(redactor.setup_error("handler.queue.url", format!("cannot connect to AMQP: {e}")))
+                return Err(redactor
+                    .setup_error("handler.queue.url", format!("cannot connect to AMQP: {e}")))
             }
-            Err(_) => return Err(redactor.setup_error("handler.queue.url", "AMQP broker did not answer in time")),
+            Err(_) => {
+                return Err(
+                    redactor.setup_error("handler.queue.url", "AMQP broker did not answer in time")
+                )
+            }
         };
         // A failed passive declare closes its channel: use a throwaway one.
         let check = async {
@@ -109,7 +119,11 @@ impl AmqpPublisher {
                     )),
                 })
             }
-            Err(_) => return Err(redactor.setup_error("handler.queue.url", "AMQP broker did not answer in time")),
+            Err(_) => {
+                return Err(
+                    redactor.setup_error("handler.queue.url", "AMQP broker did not answer in time")
+                )
+            }
         }
         tracing::info!(url = redactor.url(), exchange = %cfg.exchange, routing_key = %cfg.routing_key, "queue: publishing to AMQP");
         *lock(&shared.link) = Some(link);
@@ -141,7 +155,9 @@ async fn open(shared: &Shared) -> Result<Link, lapin::Error> {
     let props = ConnectionProperties::default().with_connection_name("alexa-endpoint".into());
     let connection = Connection::connect(shared.url.expose_secret(), props).await?;
     let channel = connection.create_channel().await?;
-    channel.confirm_select(ConfirmSelectOptions::default()).await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
     Ok(Link {
         _connection: Arc::new(connection),
         channel,
@@ -166,7 +182,10 @@ async fn keep(shared: Weak<Shared>) {
         *lock(&s.link) = None;
         match tokio::time::timeout(s.connect_timeout, open(&s)).await {
             Ok(Ok(link)) => {
-                tracing::info!(url = s.redactor.url(), "queue: AMQP connection re-established");
+                tracing::info!(
+                    url = s.redactor.url(),
+                    "queue: AMQP connection re-established"
+                );
                 *lock(&s.link) = Some(link);
                 continue;
             }
@@ -199,7 +218,13 @@ impl Publisher for AmqpPublisher {
             PublishError::Broker(s.redactor.clean(e))
         };
         let confirm = channel
-            .basic_publish(s.exchange.clone(), s.routing_key.clone(), options, &payload, properties)
+            .basic_publish(
+                s.exchange.clone(),
+                s.routing_key.clone(),
+                options,
+                &payload,
+                properties,
+            )
             .await
             .map_err(broken)?;
         match confirm.await.map_err(broken)? {

@@ -184,7 +184,10 @@ impl Redactor {
         let mut secrets = Vec::new();
         let shown = match url::Url::parse(url.expose_secret()) {
             Ok(mut u) => {
-                for part in [u.username().to_owned(), u.password().unwrap_or("").to_owned()] {
+                for part in [
+                    u.username().to_owned(),
+                    u.password().unwrap_or("").to_owned(),
+                ] {
                     if part.is_empty() {
                         continue;
                     }
@@ -222,7 +225,11 @@ impl Redactor {
     }
 
     /// A start-up error for `[handler.queue]`, credentials removed.
-    pub(crate) fn setup_error(&self, key: &'static str, what: impl std::fmt::Display) -> HandlerSetupError {
+    pub(crate) fn setup_error(
+        &self,
+        key: &'static str,
+        what: impl std::fmt::Display,
+    ) -> HandlerSetupError {
         HandlerSetupError {
             key,
             reason: self.clean(format!("{} ({})", what, self.shown)),
@@ -257,7 +264,9 @@ mod tests {
 
     #[test]
     fn redactor_hides_user_and_password_in_urls_and_texts() {
-        let r = Redactor::new(&SecretString::from("amqp://bob:s%40cret@broker:5672/vh?x=1"));
+        let r = Redactor::new(&SecretString::from(
+            "amqp://bob:s%40cret@broker:5672/vh?x=1",
+        ));
         assert_eq!(r.url(), "amqp://broker:5672/vh");
         assert_eq!(
             r.clean("auth failed for bob with s@cret / s%40cret"),

@@ -38,7 +38,10 @@ impl std::fmt::Debug for NatsPublisher {
 impl NatsPublisher {
     /// Connect and check that a stream listens on the subject; `timeout`
     /// bounds each PubAck wait.
-    pub async fn connect(cfg: &NatsQueueConfig, timeout: Duration) -> Result<Self, HandlerSetupError> {
+    pub async fn connect(
+        cfg: &NatsQueueConfig,
+        timeout: Duration,
+    ) -> Result<Self, HandlerSetupError> {
         let redactor = Redactor::new(&cfg.url);
         let mut options = async_nats::ConnectOptions::new()
             .name("alexa-endpoint")
@@ -63,7 +66,8 @@ impl NatsPublisher {
         let client = match tokio::time::timeout(STARTUP_TIMEOUT, connect).await {
             Ok(Ok(client)) => client,
             Ok(Err(e)) => {
-                return Err(redactor.setup_error("handler.queue.url", format!("cannot connect to NATS: {e}")))
+                return Err(redactor
+                    .setup_error("handler.queue.url", format!("cannot connect to NATS: {e}")))
             }
             Err(_) => {
                 return Err(redactor.setup_error("handler.queue.url", "NATS did not answer in time"))

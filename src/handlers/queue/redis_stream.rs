@@ -16,7 +16,10 @@ use crate::handlers::HandlerSetupError;
 ///
 /// Kept apart so that a shared, TLS- and Cluster-aware Redis connector can
 /// replace it without touching the publisher.
-pub async fn connect_redis(url: &SecretString, timeout: Duration) -> redis::RedisResult<ConnectionManager> {
+pub async fn connect_redis(
+    url: &SecretString,
+    timeout: Duration,
+) -> redis::RedisResult<ConnectionManager> {
     let client = redis::Client::open(url.expose_secret())?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(STARTUP_TIMEOUT.min(timeout.max(Duration::from_secs(1))))
@@ -52,13 +55,19 @@ impl RedisStreamPublisher {
         timeout: Duration,
     ) -> Result<Self, HandlerSetupError> {
         let redactor = Redactor::new(&cfg.url);
-        let conn = match tokio::time::timeout(STARTUP_TIMEOUT, connect_redis(&cfg.url, timeout)).await {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => {
-                return Err(redactor.setup_error("handler.queue.url", format!("cannot connect to Redis: {e}")))
-            }
-            Err(_) => return Err(redactor.setup_error("handler.queue.url", "Redis did not answer in time")),
-        };
+        let conn =
+            match tokio::time::timeout(STARTUP_TIMEOUT, connect_redis(&cfg.url, timeout)).await {
+                Ok(Ok(conn)) => conn,
+                Ok(Err(e)) => {
+                    return Err(redactor
+                        .setup_error("handler.queue.url", format!("cannot connect to Redis: {e}")))
+                }
+                Err(_) => {
+                    return Err(
+                        redactor.setup_error("handler.queue.url", "Redis did not answer in time")
+                    )
+                }
+            };
         tracing::info!(url = redactor.url(), stream = %cfg.stream, "queue: appending to a Redis stream");
         Ok(Self {
             conn,

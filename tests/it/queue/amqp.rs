@@ -95,10 +95,7 @@ impl Topology {
         let mut out = Vec::new();
         while let Some(msg) = self
             .channel
-            .basic_get(
-                self.queue.as_str().into(),
-                BasicGetOptions { no_ack: true },
-            )
+            .basic_get(self.queue.as_str().into(), BasicGetOptions { no_ack: true })
             .await
             .unwrap()
         {
@@ -123,7 +120,10 @@ impl Topology {
             .await;
         let _ = self
             .channel
-            .exchange_delete(self.exchange.as_str().into(), ExchangeDeleteOptions::default())
+            .exchange_delete(
+                self.exchange.as_str().into(),
+                ExchangeDeleteOptions::default(),
+            )
             .await;
     }
 }
@@ -154,7 +154,10 @@ async fn publishes_once_persistent_with_its_id_and_acknowledges_only_after_the_c
     topology.delete().await;
     let logs = captured_logs();
     let leaks: Vec<&str> = logs.lines().filter(|l| l.contains("guest")).collect();
-    assert!(leaks.is_empty(), "AMQP credentials reached the log: {leaks:?}");
+    assert!(
+        leaks.is_empty(),
+        "AMQP credentials reached the log: {leaks:?}"
+    );
 }
 
 #[tokio::test]

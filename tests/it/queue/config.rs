@@ -10,7 +10,9 @@ fn parse(queue: &str) -> Result<Config, alexa_endpoint::config::ConfigError> {
 
 #[test]
 fn each_backend_parses_with_its_own_keys_and_defaults() {
-    let cfg = parse("backend = \"nats\"\nurl = \"nats://127.0.0.1:4222\"\nsubject = \"alexa.messages\"").unwrap();
+    let cfg =
+        parse("backend = \"nats\"\nurl = \"nats://127.0.0.1:4222\"\nsubject = \"alexa.messages\"")
+            .unwrap();
     assert_eq!(cfg.handler.kind, HandlerKind::Queue);
     let q = cfg.handler.queue.unwrap();
     assert!(q.include_token);
@@ -20,20 +22,28 @@ fn each_backend_parses_with_its_own_keys_and_defaults() {
     let cfg = parse("backend = \"amqp\"\nurl = \"amqp://guest:guest@127.0.0.1:5672/%2f\"\nexchange = \"alexa\"\nrouting_key = \"messages\"\ninclude_token = false").unwrap();
     let q = cfg.handler.queue.unwrap();
     assert!(!q.include_token);
-    assert!(matches!(&q.backend, QueueBackend::Amqp(a) if a.exchange == "alexa" && a.routing_key == "messages"));
+    assert!(
+        matches!(&q.backend, QueueBackend::Amqp(a) if a.exchange == "alexa" && a.routing_key == "messages")
+    );
 
     let cfg = parse("backend = \"redis-stream\"\nurl = \"redis://127.0.0.1:6379\"\nstream = \"alexa:messages\"\nmaxlen = 100000").unwrap();
     let q = cfg.handler.queue.unwrap();
-    assert!(matches!(&q.backend, QueueBackend::RedisStream(r) if r.stream == "alexa:messages" && r.maxlen == Some(100000)));
+    assert!(
+        matches!(&q.backend, QueueBackend::RedisStream(r) if r.stream == "alexa:messages" && r.maxlen == Some(100000))
+    );
 }
 
 #[test]
 fn a_key_of_another_backend_or_a_typo_is_refused_by_name() {
-    let err = parse("backend = \"nats\"\nurl = \"nats://127.0.0.1:4222\"\nsubject = \"a.b\"\nexchange = \"x\"")
+    let err = parse(
+        "backend = \"nats\"\nurl = \"nats://127.0.0.1:4222\"\nsubject = \"a.b\"\nexchange = \"x\"",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("exchange"), "{err}");
+    let err = parse("backend = \"kafka\"\nurl = \"x\"")
         .unwrap_err()
         .to_string();
-    assert!(err.contains("exchange"), "{err}");
-    let err = parse("backend = \"kafka\"\nurl = \"x\"").unwrap_err().to_string();
     assert!(err.contains("kafka"), "{err}");
 }
 
@@ -59,9 +69,10 @@ fn kind_queue_without_a_backend_and_bad_values_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("handler.queue.maxlen"), "{err}");
-    let err = parse("backend = \"redis-stream\"\nurl = \"redis://h\"\nstream = \"s\"\nmax_in_flight = 0")
-        .unwrap_err()
-        .to_string();
+    let err =
+        parse("backend = \"redis-stream\"\nurl = \"redis://h\"\nstream = \"s\"\nmax_in_flight = 0")
+            .unwrap_err()
+            .to_string();
     assert!(err.contains("handler.queue.max_in_flight"), "{err}");
 }
 

@@ -64,9 +64,8 @@ fn expected_payload(request_id: &str, message: &Value, include_token: bool) -> V
 /// The value of `alexa_endpoint_queue_publish_total{backend,result}` (0 when absent).
 async fn publish_count(app: &TestApp, backend: &str, result: &str) -> u64 {
     let text = app.get("/metrics").await.text().await.unwrap();
-    let needle = format!(
-        "alexa_endpoint_queue_publish_total{{backend=\"{backend}\",result=\"{result}\"}} "
-    );
+    let needle =
+        format!("alexa_endpoint_queue_publish_total{{backend=\"{backend}\",result=\"{result}\"}} ");
     text.lines()
         .find_map(|l| l.strip_prefix(needle.as_str()))
         .map(|v| v.trim().parse().unwrap())

@@ -20,7 +20,9 @@ fn nats_url(addr: &str) -> String {
 }
 
 async fn jetstream() -> jetstream::Context {
-    let client = async_nats::connect(NATS).await.expect("NATS at 127.0.0.1:4222");
+    let client = async_nats::connect(NATS)
+        .await
+        .expect("NATS at 127.0.0.1:4222");
     jetstream::new(client)
 }
 
@@ -94,17 +96,26 @@ async fn publishes_once_with_its_id_and_acknowledges_only_after_the_pub_ack() {
     js.delete_stream(&name).await.unwrap();
     let logs = captured_logs();
     let leaks: Vec<&str> = logs.lines().filter(|l| l.contains(PASSWORD)).collect();
-    assert!(leaks.is_empty(), "a NATS password reached the log: {leaks:?}");
+    assert!(
+        leaks.is_empty(),
+        "a NATS password reached the log: {leaks:?}"
+    );
 }
 
 #[tokio::test]
 async fn no_stream_on_the_subject_stops_start_up_with_a_clear_error() {
     let mut cfg = queue_config(backend(nats_url(NATS), "alexa.nobody-listens-here"), true);
     cfg.handler.queue.as_mut().unwrap().max_in_flight = 1;
-    let err = connect_skill_from_config(&cfg).await.err().expect("start-up fails");
+    let err = connect_skill_from_config(&cfg)
+        .await
+        .err()
+        .expect("start-up fails");
     let text = err.to_string();
     assert_eq!(err.key, "handler.queue.subject");
-    assert!(text.contains("no JetStream stream listens on subject"), "{text}");
+    assert!(
+        text.contains("no JetStream stream listens on subject"),
+        "{text}"
+    );
     assert!(!text.contains(PASSWORD), "{text}");
 }
 
@@ -140,7 +151,10 @@ async fn broker_down_answers_503_then_the_same_delivery_is_published_once_when_i
     let res = app.post(message_body(&id, message.clone())).await;
     assert_eq!(res.status(), 503);
     assert_eq!(publish_count(&app, "nats", "failed").await, 1);
-    assert!(messages(&js, &name).await.is_empty(), "nothing may be in the stream");
+    assert!(
+        messages(&js, &name).await.is_empty(),
+        "nothing may be in the stream"
+    );
 
     proxy.restore();
     wait_ready(&app, 200).await;

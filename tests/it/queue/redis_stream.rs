@@ -59,7 +59,9 @@ fn fields() -> Vec<String> {
 
 #[tokio::test]
 async fn appends_once_with_its_id_and_acknowledges_only_after_the_reply() {
-    let Some(url) = shared_redis().await else { return };
+    let Some(url) = shared_redis().await else {
+        return;
+    };
     let stream = unique("alexa-test-stream");
     let app = spawn_queue_app(queue_config(backend(&url, &stream, Some(1000)), true)).await;
     let id = unique("amzn1.echo-api.request.redis");
@@ -83,7 +85,9 @@ async fn appends_once_with_its_id_and_acknowledges_only_after_the_reply() {
 
 #[tokio::test]
 async fn include_token_false_leaves_the_token_out_of_the_payload() {
-    let Some(url) = shared_redis().await else { return };
+    let Some(url) = shared_redis().await else {
+        return;
+    };
     let stream = unique("alexa-test-stream-notoken");
     let app = spawn_queue_app(queue_config(backend(&url, &stream, None), false)).await;
     let id = unique("amzn1.echo-api.request.redis-notoken");
@@ -95,14 +99,18 @@ async fn include_token_false_leaves_the_token_out_of_the_payload() {
     let payload = &got[0].2;
     assert_eq!(payload, &expected_payload(&id, &message, false));
     assert!(payload.get("apiAccessToken").is_none());
-    assert!(!serde_json::to_string(payload).unwrap().contains("someAccessToken"));
+    assert!(!serde_json::to_string(payload)
+        .unwrap()
+        .contains("someAccessToken"));
     app.stop().await;
     delete(&url, &stream).await;
 }
 
 #[tokio::test]
 async fn broker_down_answers_503_then_the_same_delivery_is_appended_once_when_it_is_back() {
-    let Some(url) = shared_redis().await else { return };
+    let Some(url) = shared_redis().await else {
+        return;
+    };
     let target = url::Url::parse(&url).unwrap();
     let upstream: SocketAddr = format!(
         "{}:{}",
@@ -124,7 +132,10 @@ async fn broker_down_answers_503_then_the_same_delivery_is_appended_once_when_it
     let res = app.post(message_body(&id, message.clone())).await;
     assert_eq!(res.status(), 503);
     assert_eq!(publish_count(&app, "redis-stream", "failed").await, 1);
-    assert!(entries(&url, &stream).await.is_empty(), "nothing may be appended");
+    assert!(
+        entries(&url, &stream).await.is_empty(),
+        "nothing may be appended"
+    );
 
     proxy.restore();
     wait_ready(&app, 200).await;
