@@ -169,7 +169,8 @@ impl Queue {
     }
 }
 
-/// Strips credentials from broker error texts and URLs, for logs and errors.
+/// Strips credentials (the password; a user name alone, which is a NATS
+/// token) from broker error texts and URLs, for logs and errors.
 #[derive(Clone)]
 pub(crate) struct Redactor {
     /// The URL without user name, password and query, for messages.
@@ -184,10 +185,13 @@ impl Redactor {
         let mut secrets = Vec::new();
         let shown = match url::Url::parse(url.expose_secret()) {
             Ok(mut u) => {
-                for part in [
-                    u.username().to_owned(),
-                    u.password().unwrap_or("").to_owned(),
-                ] {
+                // A user name is no secret, except as a NATS token (no password).
+                let user = if u.password().is_none() {
+                    u.username()
+                } else {
+                    ""
+                };
+                for part in [user.to_owned(), u.password().unwrap_or("").to_owned()] {
                     if part.is_empty() {
                         continue;
                     }
@@ -270,7 +274,7 @@ mod tests {
         assert_eq!(r.url(), "amqp://broker:5672/vh");
         assert_eq!(
             r.clean("auth failed for bob with s@cret / s%40cret"),
-            "auth failed for [redacted] with [redacted] / [redacted]"
+            "auth failed for bob with [redacted] / [redacted]"
         );
     }
 
