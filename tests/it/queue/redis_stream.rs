@@ -19,10 +19,13 @@ fn backend(url: &str, stream: &str, maxlen: Option<u64>) -> QueueBackend {
     })
 }
 
+/// `XRANGE`'s reply: (entry id, [(field, value)]).
+type Entries = Vec<(String, Vec<(String, Vec<u8>)>)>;
+
 /// Every entry of `stream`: its field names in order, `requestId`, `payload`.
 async fn entries(url: &str, stream: &str) -> Vec<(Vec<String>, String, Value)> {
     let mut conn = raw_connection(url).await;
-    let raw: Vec<(String, Vec<(String, Vec<u8>)>)> = redis::cmd("XRANGE")
+    let raw: Entries = redis::cmd("XRANGE")
         .arg(stream)
         .arg("-")
         .arg("+")
