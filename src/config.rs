@@ -189,6 +189,9 @@ pub enum HandlerKind {
     Webhook,
     /// Apply list changes through the List Management API, then acknowledge.
     ListSync,
+    /// Publish the message to a broker (`handler.queue`), acknowledge after
+    /// the broker confirmed it.
+    Queue,
 }
 
 /// `[handler]`
@@ -202,6 +205,9 @@ pub struct HandlerConfig {
     /// Settings of the `webhook` handler.
     #[serde(default)]
     pub webhook: Option<WebhookConfig>,
+    /// Settings of the `queue` handler.
+    #[serde(default)]
+    pub queue: Option<QueueConfig>,
 }
 
 /// `[handler.webhook]`
@@ -213,6 +219,232 @@ pub struct WebhookConfig {
     /// Standard Webhooks signing secret (`whsec_<base64>`), optional.
     #[serde(default, serialize_with = "serialize_redacted_opt")]
     pub secret: Option<SecretString>,
+}
+
+/// `[handler.queue]`: the durable hand-off to a broker. `backend` picks the
+/// broker and which other keys apply.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(from = "RawQueueConfig")]
+pub struct QueueConfig {
+    /// Include `apiAccessToken` in the published payload (the consumer needs
+    /// it to call Alexa APIs; it is a secret in the queue).
+    pub include_token: bool,
+    /// Publishes awaiting their broker confirmation at once; one more answers
+    /// 503 at once.
+    pub max_in_flight: usize,
+    /// The broker and where on it messages go.
+    #[serde(flatten)]
+    pub backend: QueueBackend,
+}
+
+/// Which broker `handler.queue` publishes to.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "backend", rename_all = "kebab-case")]
+pub enum QueueBackend {
+    /// NATS JetStream.
+    Nats(NatsQueueConfig),
+    /// AMQP 0-9-1 (RabbitMQ).
+    Amqp(AmqpQueueConfig),
+    /// A Redis stream (`XADD`).
+    RedisStream(RedisStreamQueueConfig),
+}
+
+impl QueueBackend {
+    /// The `backend` value: `nats`, `amqp` or `redis-stream`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            QueueBackend::Nats(_) => "nats",
+            QueueBackend::Amqp(_) => "amqp",
+            QueueBackend::RedisStream(_) => "redis-stream",
+        }
+    }
+}
+
+/// `[handler.queue]` with `backend = "nats"`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NatsQueueConfig {
+    /// `nats://[user:password@]host:port` or `tls://...` (credentials,
+    /// including a token in the user part, redacted in output).
+    #[serde(serialize_with = "serialize_redacted_credentials_url")]
+    pub url: SecretString,
+    /// Subject a JetStream stream listens on.
+    pub subject: String,
+}
+
+/// `[handler.queue]` with `backend = "amqp"`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AmqpQueueConfig {
+    /// `amqp://user:password@host:port/vhost` or `amqps://...` (credentials
+    /// redacted in output).
+    #[serde(serialize_with = "serialize_redacted_credentials_url")]
+    pub url: SecretString,
+    /// Exchange to publish to (must exist).
+    pub exchange: String,
+    /// Routing key of every message.
+    pub routing_key: String,
+}
+
+/// `[handler.queue]` with `backend = "redis-stream"`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RedisStreamQueueConfig {
+    /// `redis://[user:password@]host:port[/db]` (credentials redacted in output).
+    #[serde(serialize_with = "serialize_redacted_credentials_url")]
+    pub url: SecretString,
+    /// Stream key `XADD` appends to.
+    pub stream: String,
+    /// Trim the stream to about this many entries (`MAXLEN ~`); none: no trim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxlen: Option<u64>,
+}
+
+fn default_include_token() -> bool {
+    true
+}
+
+fn default_queue_max_in_flight() -> usize {
+    1024
+}
+
+/// `[handler.queue]` as written: one flat table per backend, so that a key of
+/// another backend (or a typo) is refused by name.
+#[derive(Deserialize)]
+#[serde(tag = "backend", rename_all = "kebab-case", deny_unknown_fields)]
+enum RawQueueConfig {
+    Nats {
+        url: SecretString,
+        subject: String,
+        #[serde(default = "default_include_token")]
+        include_token: bool,
+        #[serde(default = "default_queue_max_in_flight")]
+        max_in_flight: usize,
+    },
+    Amqp {
+        url: SecretString,
+        exchange: String,
+        routing_key: String,
+        #[serde(default = "default_include_token")]
+        include_token: bool,
+        #[serde(default = "default_queue_max_in_flight")]
+        max_in_flight: usize,
+    },
+    RedisStream {
+        url: SecretString,
+        stream: String,
+        #[serde(default)]
+        maxlen: Option<u64>,
+        #[serde(default = "default_include_token")]
+        include_token: bool,
+        #[serde(default = "default_queue_max_in_flight")]
+        max_in_flight: usize,
+    },
+}
+
+impl From<RawQueueConfig> for QueueConfig {
+    fn from(raw: RawQueueConfig) -> Self {
+        let (include_token, max_in_flight, backend) = match raw {
+            RawQueueConfig::Nats {
+                url,
+                subject,
+                include_token,
+                max_in_flight,
+            } => (
+                include_token,
+                max_in_flight,
+                QueueBackend::Nats(NatsQueueConfig { url, subject }),
+            ),
+            RawQueueConfig::Amqp {
+                url,
+                exchange,
+                routing_key,
+                include_token,
+                max_in_flight,
+            } => (
+                include_token,
+                max_in_flight,
+                QueueBackend::Amqp(AmqpQueueConfig {
+                    url,
+                    exchange,
+                    routing_key,
+                }),
+            ),
+            RawQueueConfig::RedisStream {
+                url,
+                stream,
+                maxlen,
+                include_token,
+                max_in_flight,
+            } => (
+                include_token,
+                max_in_flight,
+                QueueBackend::RedisStream(RedisStreamQueueConfig {
+                    url,
+                    stream,
+                    maxlen,
+                }),
+            ),
+        };
+        Self {
+            include_token,
+            max_in_flight,
+            backend,
+        }
+    }
+}
+
+impl QueueConfig {
+    /// Check what serde cannot: URL schemes, non-empty names, bounds.
+    fn validate(&self) -> Result<(), ConfigError> {
+        fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+            ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            }
+        }
+        fn scheme_of(url: &SecretString) -> Option<String> {
+            url::Url::parse(url.expose_secret())
+                .ok()
+                .map(|u| u.scheme().to_owned())
+        }
+        if self.max_in_flight == 0 {
+            return Err(invalid("handler.queue.max_in_flight", "must be > 0"));
+        }
+        let (url, schemes): (&SecretString, &[&str]) = match &self.backend {
+            QueueBackend::Nats(n) => {
+                if n.subject.is_empty() || n.subject.contains(['*', '>', ' ']) {
+                    return Err(invalid(
+                        "handler.queue.subject",
+                        "must be a concrete subject (no wildcards, no spaces)",
+                    ));
+                }
+                (&n.url, &["nats", "tls"])
+            }
+            QueueBackend::Amqp(a) => {
+                if a.exchange.is_empty() {
+                    return Err(invalid(
+                        "handler.queue.exchange",
+                        "must name an exchange (the default exchange \"\" is not allowed)",
+                    ));
+                }
+                (&a.url, &["amqp", "amqps"])
+            }
+            QueueBackend::RedisStream(r) => {
+                if r.stream.is_empty() {
+                    return Err(invalid("handler.queue.stream", "must not be empty"));
+                }
+                if r.maxlen == Some(0) {
+                    return Err(invalid("handler.queue.maxlen", "must be > 0 when set"));
+                }
+                (&r.url, &["redis", "rediss"])
+            }
+        };
+        match scheme_of(url) {
+            Some(s) if schemes.contains(&s.as_str()) => Ok(()),
+            _ => Err(invalid(
+                "handler.queue.url",
+                format!("must be a URL with scheme {}", schemes.join(" or ")),
+            )),
+        }
+    }
 }
 
 /// `[alexa_api]`
@@ -428,6 +660,15 @@ impl Config {
                 "is required when handler.kind = \"webhook\"",
             ));
         }
+        if h.kind == HandlerKind::Queue && h.queue.is_none() {
+            return Err(invalid(
+                "handler.queue.backend",
+                "is required when handler.kind = \"queue\" (\"nats\", \"amqp\" or \"redis-stream\")",
+            ));
+        }
+        if let Some(queue) = &h.queue {
+            queue.validate()?;
+        }
         if let Some(secret) = h.webhook.as_ref().and_then(|w| w.secret.as_ref()) {
             if crate::handlers::webhook::decode_secret(secret).is_err() {
                 return Err(invalid(
@@ -567,4 +808,24 @@ pub fn redact_url(url: &str) -> String {
         }
     }
     text
+}
+
+/// Broker URLs are shown with user name and password replaced (a NATS token
+/// travels as the user name).
+fn serialize_redacted_credentials_url<S: Serializer>(
+    v: &SecretString,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match url::Url::parse(v.expose_secret()) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some(REDACTED));
+            }
+            if !u.username().is_empty() {
+                let _ = u.set_username(REDACTED);
+            }
+            s.serialize_str(u.as_str())
+        }
+        Err(_) => s.serialize_str(REDACTED),
+    }
 }

@@ -52,6 +52,12 @@ struct ApiLabels {
     status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueuePublishLabels {
+    backend: &'static str,
+    result: &'static str,
+}
+
 /// All metrics of one endpoint.
 pub struct Metrics {
     registry: Registry,
@@ -66,6 +72,7 @@ pub struct Metrics {
     unprocessable: Counter,
     listener: ListenerMetrics,
     dedup_store_resets: Counter,
+    queue_publish: Family<QueuePublishLabels, Counter>,
 }
 
 /// Admission and connection figures of the Alexa listener.
@@ -249,6 +256,12 @@ impl Metrics {
             "Times the dedup store noticed it lost its data (re-deliveries may run twice)",
             dedup_store_resets.clone(),
         );
+        let queue_publish = Family::<QueuePublishLabels, Counter>::default();
+        registry.register(
+            "queue_publish",
+            "Publishes of the queue handler, by backend and result (confirmed, failed)",
+            queue_publish.clone(),
+        );
         if let Some(cert) = cert {
             registry.register_collector(Box::new(CertCacheCollector(cert)));
         }
@@ -269,6 +282,7 @@ impl Metrics {
             unprocessable,
             listener,
             dedup_store_resets,
+            queue_publish,
         })
     }
 
@@ -357,6 +371,17 @@ impl Metrics {
     /// Count a data loss noticed by the dedup store.
     pub fn dedup_store_reset(&self) {
         self.dedup_store_resets.inc();
+    }
+
+    /// Count one publish of the queue handler: `confirmed` by the broker, or
+    /// not (`failed`).
+    pub fn queue_publish(&self, backend: &'static str, confirmed: bool) {
+        self.queue_publish
+            .get_or_create(&QueuePublishLabels {
+                backend,
+                result: if confirmed { "confirmed" } else { "failed" },
+            })
+            .inc();
     }
 
     /// Render the exposition text.

@@ -66,7 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {
     let config = Config::load(config_file.as_deref())?;
     alexa_endpoint::telemetry::init(config.log.format);
-    let skill = alexa_endpoint::handlers::skill_from_config(&config)?;
+    let skill = alexa_endpoint::handlers::connect_skill_from_config(&config).await?;
     let server = alexa_endpoint::Server::bind(skill, config).await?;
     server.run().await?;
     Ok(())

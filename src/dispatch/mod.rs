@@ -15,6 +15,7 @@ mod handler;
 mod observe;
 mod outcome;
 mod pipeline;
+mod readiness;
 mod skill;
 
 pub use context::RequestContext;
@@ -22,4 +23,5 @@ pub use handler::{BoxError, Handler, HandlerError, HandlerResult};
 pub use observe::observe;
 pub use outcome::Outcome;
 pub use pipeline::{Handled, Pipeline, StartupError};
+pub use readiness::Readiness;
 pub use skill::{Skill, SkillBuilder};

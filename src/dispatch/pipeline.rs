@@ -154,6 +154,11 @@ impl Pipeline {
         self.verifier.as_ref()
     }
 
+    /// The skill this endpoint serves.
+    pub fn skill(&self) -> &Skill {
+        &self.skill
+    }
+
     /// The dedup store.
     pub fn dedup_store(&self) -> &Arc<dyn DedupStore> {
         self.dedup.store()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use crate::dispatch::handler::WithState;
-use crate::dispatch::{Handler, HandlerResult, RequestContext};
+use crate::dispatch::{Handler, HandlerResult, Readiness, RequestContext};
 use crate::envelope::{
     CanFulfillIntentRequest, IntentRequest, LaunchRequest, ListEventRequest,
     MessageReceivedRequest, Request, SessionEndedRequest, SkillEventRequest,
@@ -24,6 +24,7 @@ struct Handlers {
     skill_event: Slot<SkillEventRequest>,
     list_event: Slot<ListEventRequest>,
     fallback: Slot<Request>,
+    readiness: Option<Readiness>,
 }
 
 /// A skill: the set of handlers, by request type. Build one with
@@ -96,6 +97,11 @@ impl Skill {
     /// Whether a `Messaging.MessageReceived` handler (or a fallback) is registered.
     pub fn handles_messages(&self) -> bool {
         self.handlers.message.is_some() || self.handlers.fallback.is_some()
+    }
+
+    /// The readiness check of what the handlers depend on, if one was set.
+    pub fn readiness(&self) -> Option<&Readiness> {
+        self.handlers.readiness.as_ref()
     }
 
     pub(crate) fn route(&self, ctx: RequestContext, request: Request) -> Route {
@@ -226,6 +232,12 @@ impl<S: Clone + Send + Sync + 'static> SkillBuilder<S> {
     /// Handle everything no specific handler took, including unknown types.
     pub fn fallback(mut self, handler: impl Handler<Request, S>) -> Self {
         self.handlers.fallback = Some(self.erase(handler));
+        self
+    }
+
+    /// Make `GET /readyz` also run `check` (e.g. "is the broker connected").
+    pub fn readiness(mut self, check: Readiness) -> Self {
+        self.handlers.readiness = Some(check);
         self
     }
 

@@ -3,10 +3,12 @@
 //!
 //! - [`log`]: log the message (no tokens) and acknowledge;
 //! - [`webhook`]: forward to a backend over HTTP, acknowledge after its 2xx;
-//! - [`list_sync`]: apply list changes through the List Management API.
+//! - [`list_sync`]: apply list changes through the List Management API;
+//! - [`queue`]: publish to a broker, acknowledge after its confirmation.
 
 pub mod list_sync;
 pub mod log;
+pub mod queue;
 pub mod webhook;
 
 use crate::config::{Config, HandlerKind};
@@ -22,8 +24,30 @@ pub struct HandlerSetupError {
     pub reason: String,
 }
 
+/// Like [`skill_from_config`], for every `handler.kind` including those
+/// that connect to a broker at start-up (`queue`): the binary uses this one.
+pub async fn connect_skill_from_config(config: &Config) -> Result<Skill, HandlerSetupError> {
+    if config.handler.kind != HandlerKind::Queue {
+        return skill_from_config(config);
+    }
+    let cfg = config.handler.queue.as_ref().ok_or(HandlerSetupError {
+        key: "handler.queue.backend",
+        reason: "is required when handler.kind = \"queue\"".into(),
+    })?;
+    let queue = queue::Queue::connect(cfg, config.handler_deadline()).await?;
+    let readiness = queue.readiness();
+    Ok(Skill::builder()
+        .on_message(move |ctx, msg| {
+            let queue = queue.clone();
+            async move { queue.deliver(&ctx, &msg).await }
+        })
+        .readiness(readiness)
+        .build())
+}
+
 /// The skill the binary serves: the built-in handler named by `handler.kind`
-/// registered for `Messaging.MessageReceived`.
+/// registered for `Messaging.MessageReceived`. `queue` needs a connection
+/// made at start-up: use [`connect_skill_from_config`] for it.
 pub fn skill_from_config(config: &Config) -> Result<Skill, HandlerSetupError> {
     let builder = Skill::builder();
     let builder = match config.handler.kind {
@@ -40,6 +64,12 @@ pub fn skill_from_config(config: &Config) -> Result<Skill, HandlerSetupError> {
             })
         }
         HandlerKind::ListSync => builder.on_message(list_sync::handle),
+        HandlerKind::Queue => {
+            return Err(HandlerSetupError {
+                key: "handler.kind",
+                reason: "\"queue\" connects to its broker at start-up: build it with connect_skill_from_config".into(),
+            })
+        }
     };
     Ok(builder.build())
 }

@@ -53,8 +53,31 @@ struct WebhookBody<'a> {
     user_id: Option<&'a str>,
     skill_id: Option<&'a str>,
     api_endpoint: Option<&'a str>,
-    api_access_token: Option<&'a str>,
+    /// `None`: the key is left out (`include_token = false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_access_token: Option<Option<&'a str>>,
     message: &'a serde_json::Value,
+}
+
+/// The JSON body the webhook (and the `queue` handler) sends for a message:
+/// `requestId`, `timestamp`, `userId`, `skillId`, `apiEndpoint`,
+/// `apiAccessToken` (left out unless `include_token`) and `message` exactly
+/// as received.
+pub fn message_body(
+    ctx: &RequestContext,
+    msg: &MessageReceivedRequest,
+    include_token: bool,
+) -> Result<Vec<u8>, HandlerError> {
+    let body = WebhookBody {
+        request_id: ctx.request_id(),
+        timestamp: msg.timestamp.format(&Rfc3339).map_err(HandlerError::new)?,
+        user_id: ctx.user_id(),
+        skill_id: ctx.skill_id(),
+        api_endpoint: ctx.api_endpoint(),
+        api_access_token: include_token.then(|| ctx.api_access_token().map(|t| t.expose_secret())),
+        message: &msg.message,
+    };
+    serde_json::to_vec(&body).map_err(HandlerError::new)
 }
 
 /// A configured webhook target. Cheap to clone.
@@ -141,16 +164,7 @@ impl Webhook {
             }
             return Err(HandlerError::unavailable(WebhookError::Saturated));
         };
-        let body = WebhookBody {
-            request_id: ctx.request_id(),
-            timestamp: msg.timestamp.format(&Rfc3339).map_err(HandlerError::new)?,
-            user_id: ctx.user_id(),
-            skill_id: ctx.skill_id(),
-            api_endpoint: ctx.api_endpoint(),
-            api_access_token: ctx.api_access_token().map(|t| t.expose_secret()),
-            message: &msg.message,
-        };
-        let body = serde_json::to_vec(&body).map_err(HandlerError::new)?;
+        let body = message_body(ctx, msg, true)?;
         let mut request = self
             .inner
             .http

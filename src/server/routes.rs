@@ -59,7 +59,8 @@ pub(super) async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: not shutting down, dedup store reachable.
+/// `GET /readyz`: not shutting down, dedup store reachable, and the skill's
+/// [`crate::dispatch::Readiness`] check (if any) passes.
 pub(super) async fn readyz(State(endpoint): State<Endpoint>) -> Response {
     if endpoint.is_shutting_down() {
         let body = json!({"error": "shutting_down", "message": "the endpoint is shutting down"});
@@ -67,7 +68,20 @@ pub(super) async fn readyz(State(endpoint): State<Endpoint>) -> Response {
     }
     let store = endpoint.dedup_store();
     match store.ping().await {
-        Ok(()) => Json(json!({"status": "ready", "dedup": store.name()})).into_response(),
+        Ok(()) => match endpoint.pipeline().skill().readiness() {
+            Some(check) => match check.check().await {
+                Ok(()) => {
+                    Json(json!({"status": "ready", "dedup": store.name(), "handler": check.name()}))
+                        .into_response()
+                }
+                Err(e) => {
+                    tracing::warn!(dependency = check.name(), error = %e, "not ready: handler dependency unavailable");
+                    let body = json!({"error": "handler_unavailable", "message": format!("handler dependency ({}) unavailable", check.name())});
+                    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+                }
+            },
+            None => Json(json!({"status": "ready", "dedup": store.name()})).into_response(),
+        },
         Err(e) => {
             tracing::warn!(dedup = store.name(), error = %e, "readiness: dedup store unreachable");
             let body = json!({

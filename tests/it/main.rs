@@ -29,6 +29,7 @@ mod listener_limits;
 mod log_escaping;
 mod observability;
 mod observability_assets;
+mod queue;
 mod secrets;
 mod send_cli;
 mod soak;

@@ -1,0 +1,289 @@
+//! The `queue` handler: a durable hand-off. Each message is published to a
+//! broker and Alexa gets its 200 only after the broker confirmed it; an
+//! unreachable, slow, refusing broker answers 503 and Alexa re-delivers.
+//!
+//! - [`nats`]: NATS JetStream, `Nats-Msg-Id = requestId`, waits for the PubAck;
+//! - [`amqp`]: RabbitMQ, persistent, mandatory, publisher confirms,
+//!   `message_id = requestId`;
+//! - [`redis_stream`]: `XADD stream * requestId <id> payload <json>`.
+//!
+//! The payload is the webhook handler's JSON body ([`message_body`]). Each
+//! backend keeps one long-lived connection that reconnects by itself; the
+//! publishes awaiting a confirmation are capped (`max_in_flight`): one more
+//! answers 503 at once.
+
+pub mod amqp;
+pub mod nats;
+pub mod redis_stream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+
+use crate::config::{QueueBackend, QueueConfig};
+use crate::dispatch::{HandlerError, HandlerResult, Readiness, RequestContext};
+use crate::envelope::{MessageReceivedRequest, Response};
+use crate::handlers::webhook::message_body;
+use crate::handlers::HandlerSetupError;
+
+/// How long start-up waits for the broker (connect plus the stream or
+/// exchange check) before giving up with an error.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a publish was not confirmed. The text never carries a credential or
+/// the token; it goes to the log, never into an answer body.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The connection to the broker is down (it is being re-made).
+    #[error("not connected to the broker")]
+    NotConnected,
+    /// No confirmation within the handler deadline.
+    #[error("the broker did not confirm in time")]
+    Timeout,
+    /// `max_in_flight` publishes are already awaiting their confirmation.
+    #[error("too many publishes awaiting confirmation (handler.queue.max_in_flight)")]
+    Saturated,
+    /// The broker answered but did not take the message (nack, unroutable,
+    /// no stream for the subject).
+    #[error("the broker refused the message: {0}")]
+    Refused(String),
+    /// Any other broker or transport error.
+    #[error("broker error: {0}")]
+    Broker(String),
+}
+
+/// One broker connection that publishes a message and reports when the
+/// broker has it.
+#[async_trait]
+pub trait Publisher: Send + Sync + 'static {
+    /// Publish `payload` under `request_id`; `Ok` only once the broker
+    /// confirmed it.
+    async fn publish(&self, request_id: &str, payload: Vec<u8>) -> Result<(), PublishError>;
+
+    /// Whether the connection is up (for `/readyz`).
+    async fn ready(&self) -> Result<(), PublishError>;
+}
+
+/// The configured `queue` handler. Cheap to clone.
+#[derive(Clone)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    publisher: Box<dyn Publisher>,
+    backend: &'static str,
+    include_token: bool,
+    permits: Semaphore,
+    timeout: Duration,
+}
+
+impl Queue {
+    /// Connect to the broker of `[handler.queue]` and check that messages
+    /// can go where they should (the stream or exchange exists); a broker
+    /// that cannot be reached within [`STARTUP_TIMEOUT`] is a start-up error.
+    /// Each publish waits at most nine tenths of `deadline` for its
+    /// confirmation, so that the 503 is ours, not the dispatcher's.
+    pub async fn connect(cfg: &QueueConfig, deadline: Duration) -> Result<Self, HandlerSetupError> {
+        let timeout = (deadline / 10 * 9).max(Duration::from_millis(1));
+        let publisher: Box<dyn Publisher> = match &cfg.backend {
+            QueueBackend::Nats(n) => Box::new(nats::NatsPublisher::connect(n, timeout).await?),
+            QueueBackend::Amqp(a) => Box::new(amqp::AmqpPublisher::connect(a, timeout).await?),
+            QueueBackend::RedisStream(r) => {
+                Box::new(redis_stream::RedisStreamPublisher::connect(r, timeout).await?)
+            }
+        };
+        Ok(Self::with_publisher(
+            publisher,
+            cfg.backend.name(),
+            cfg.include_token,
+            cfg.max_in_flight,
+            timeout,
+        ))
+    }
+
+    /// A handler over any [`Publisher`].
+    pub fn with_publisher(
+        publisher: Box<dyn Publisher>,
+        backend: &'static str,
+        include_token: bool,
+        max_in_flight: usize,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                publisher,
+                backend,
+                include_token,
+                permits: Semaphore::new(max_in_flight),
+                timeout,
+            }),
+        }
+    }
+
+    /// Publish the message; `Ok(ack)` only after the broker confirmed it,
+    /// every failure is a 503 ([`HandlerError::unavailable`]).
+    pub async fn deliver(
+        &self,
+        ctx: &RequestContext,
+        msg: &MessageReceivedRequest,
+    ) -> HandlerResult {
+        let inner = &*self.inner;
+        let result = match inner.permits.try_acquire() {
+            Err(_) => Err(PublishError::Saturated),
+            Ok(_permit) => {
+                let body = message_body(ctx, msg, inner.include_token)?;
+                let publish = inner.publisher.publish(ctx.request_id(), body);
+                match tokio::time::timeout(inner.timeout, publish).await {
+                    Ok(result) => result,
+                    Err(_) => Err(PublishError::Timeout),
+                }
+            }
+        };
+        if let Some(metrics) = ctx.metrics() {
+            metrics.queue_publish(inner.backend, result.is_ok());
+        }
+        match result {
+            Ok(()) => Ok(Response::ack()),
+            Err(e) => {
+                tracing::warn!(backend = inner.backend, error = %e, "queue: message not confirmed by the broker");
+                Err(HandlerError::unavailable(e))
+            }
+        }
+    }
+
+    /// The `/readyz` check: the broker connection is up.
+    pub fn readiness(&self) -> Readiness {
+        let queue = self.clone();
+        Readiness::new(self.inner.backend, move || {
+            let queue = queue.clone();
+            Box::pin(async move {
+                let check = queue.inner.publisher.ready();
+                match tokio::time::timeout(queue.inner.timeout, check).await {
+                    Ok(result) => result.map_err(Into::into),
+                    Err(_) => Err(PublishError::Timeout.into()),
+                }
+            })
+        })
+    }
+}
+
+/// Strips credentials (the password; a user name alone, which is a NATS
+/// token) from broker error texts and URLs, for logs and errors.
+#[derive(Clone)]
+pub(crate) struct Redactor {
+    /// The URL without user name, password and query, for messages.
+    shown: String,
+    /// Every credential spelling to blank out (raw and percent-decoded).
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    /// From a broker URL that may carry `user:password@`.
+    pub(crate) fn new(url: &SecretString) -> Self {
+        let mut secrets = Vec::new();
+        let shown = match url::Url::parse(url.expose_secret()) {
+            Ok(mut u) => {
+                // A user name is no secret, except as a NATS token (no password).
+                let user = if u.password().is_none() {
+                    u.username()
+                } else {
+                    ""
+                };
+                for part in [user.to_owned(), u.password().unwrap_or("").to_owned()] {
+                    if part.is_empty() {
+                        continue;
+                    }
+                    if let Ok(decoded) = percent_decode(&part) {
+                        if decoded != part && !decoded.is_empty() {
+                            secrets.push(decoded);
+                        }
+                    }
+                    secrets.push(part);
+                }
+                let _ = u.set_password(None);
+                let _ = u.set_username("");
+                u.set_query(None);
+                u.to_string()
+            }
+            Err(_) => "[unparsable URL]".to_owned(),
+        };
+        // Longest first, so that a secret containing another is blanked whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Self { shown, secrets }
+    }
+
+    /// The URL without credentials.
+    pub(crate) fn url(&self) -> &str {
+        &self.shown
+    }
+
+    /// `text` with every credential replaced.
+    pub(crate) fn clean(&self, text: impl std::fmt::Display) -> String {
+        let mut text = text.to_string();
+        for secret in &self.secrets {
+            text = text.replace(secret.as_str(), "[redacted]");
+        }
+        text
+    }
+
+    /// A start-up error for `[handler.queue]`, credentials removed.
+    pub(crate) fn setup_error(
+        &self,
+        key: &'static str,
+        what: impl std::fmt::Display,
+    ) -> HandlerSetupError {
+        HandlerSetupError {
+            key,
+            reason: self.clean(format!("{} ({})", what, self.shown)),
+        }
+    }
+}
+
+pub(crate) fn percent_decode(s: &str) -> Result<String, std::string::FromUtf8Error> {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(hi * 16 + lo);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redactor_hides_user_and_password_in_urls_and_texts() {
+        let r = Redactor::new(&SecretString::from(
+            "amqp://bob:s%40cret@broker:5672/vh?x=1",
+        ));
+        assert_eq!(r.url(), "amqp://broker:5672/vh");
+        assert_eq!(
+            r.clean("auth failed for bob with s@cret / s%40cret"),
+            "auth failed for bob with [redacted] / [redacted]"
+        );
+    }
+
+    #[test]
+    fn redactor_hides_a_nats_token_in_the_user_part() {
+        let r = Redactor::new(&SecretString::from("nats://tok3n@127.0.0.1:4222"));
+        assert_eq!(r.url(), "nats://127.0.0.1:4222");
+        assert!(!r.clean("bad token tok3n").contains("tok3n"));
+    }
+}

@@ -1,0 +1,88 @@
+//! The `queue` built-in handler against real local brokers (NATS JetStream,
+//! RabbitMQ, Redis), through the real server. Broker outages are made with a
+//! TCP proxy in front of the broker that the test cuts and restores.
+
+mod amqp;
+mod config;
+mod nats;
+mod proxy;
+mod redis_stream;
+
+use std::time::{Duration, Instant};
+
+use alexa_endpoint::config::{HandlerKind, QueueBackend, QueueConfig};
+use alexa_endpoint::handlers::connect_skill_from_config;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// Handler deadline of the queue tests: a dead broker answers 503 within it.
+const DEADLINE_MS: u64 = 2000;
+
+/// How long a condition (broker back, connection noticed down) may take.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Test config with the `queue` handler on `backend`.
+fn queue_config(backend: QueueBackend, include_token: bool) -> alexa_endpoint::Config {
+    let mut cfg = test_config();
+    cfg.handler.kind = HandlerKind::Queue;
+    cfg.handler.deadline_ms = DEADLINE_MS;
+    cfg.handler.queue = Some(QueueConfig {
+        include_token,
+        max_in_flight: 64,
+        backend,
+    });
+    cfg
+}
+
+/// Start the real server with the queue handler of `cfg`.
+async fn spawn_queue_app(cfg: alexa_endpoint::Config) -> TestApp {
+    init_logs();
+    let skill = connect_skill_from_config(&cfg)
+        .await
+        .expect("queue handler connects");
+    spawn_app(skill, cfg).await
+}
+
+/// The payload the broker must hold for `body` built by [`message_body`].
+fn expected_payload(request_id: &str, message: &Value, include_token: bool) -> Value {
+    let mut v = json!({
+        "requestId": request_id,
+        "timestamp": "2022-10-03T16:20:50.52Z",
+        "userId": "user.id.1",
+        "skillId": null,
+        "apiEndpoint": "https://api.amazonalexa.com",
+        "apiAccessToken": "someAccessToken.2",
+        "message": message,
+    });
+    if !include_token {
+        v.as_object_mut().unwrap().remove("apiAccessToken");
+    }
+    v
+}
+
+/// The value of `alexa_endpoint_queue_publish_total{backend,result}` (0 when absent).
+async fn publish_count(app: &TestApp, backend: &str, result: &str) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let needle =
+        format!("alexa_endpoint_queue_publish_total{{backend=\"{backend}\",result=\"{result}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(needle.as_str()))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0)
+}
+
+/// Poll `/readyz` until it answers `status` (or panic after [`PATIENCE`]).
+async fn wait_ready(app: &TestApp, status: u16) {
+    let started = Instant::now();
+    loop {
+        if app.get("/readyz").await.status().as_u16() == status {
+            return;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "/readyz did not answer {status} within {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
