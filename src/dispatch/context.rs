@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
-use crate::api::{AlexaApi, ApiError, ListsClient};
+use crate::api::{AlexaApi, ApiError, ListsClient, RemindersClient};
 use crate::envelope::{RequestEnvelope, Response};
 use crate::metrics::Metrics;
 
@@ -19,6 +20,7 @@ pub struct RequestContext {
     envelope: Arc<RequestEnvelope>,
     api: AlexaApi,
     metrics: Arc<Metrics>,
+    deadline: Option<Instant>,
 }
 
 impl RequestContext {
@@ -28,7 +30,21 @@ impl RequestContext {
             envelope,
             api,
             metrics,
+            deadline: None,
         }
+    }
+
+    /// The instant the handler's answer is due (the dispatcher sets it from
+    /// `handler.deadline_ms`). The Alexa API clients handed out here make no
+    /// retry that would end past it.
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// When the handler's answer is due, if the dispatcher set it.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// `request.requestId`: unique per message, stable across re-deliveries.
@@ -87,7 +103,25 @@ impl RequestContext {
     pub fn lists(&self) -> Result<ListsClient, ApiError> {
         let endpoint = self.api_endpoint().ok_or(ApiError::NoEndpoint)?;
         let token = self.api_access_token().ok_or(ApiError::NoToken)?;
-        self.api.lists(endpoint, token.clone())
+        let client = self.api.lists(endpoint, token.clone())?;
+        Ok(match self.deadline {
+            Some(deadline) => client.with_deadline(deadline),
+            None => client,
+        })
+    }
+
+    /// A Reminders client with this request's `apiEndpoint` and
+    /// `apiAccessToken`, guarded like [`RequestContext::lists`]. A 401/403
+    /// from it ([`ApiError::is_permission_denied`]) means the user has not
+    /// granted [`REMINDERS_PERMISSION`](crate::api::REMINDERS_PERMISSION).
+    pub fn reminders(&self) -> Result<RemindersClient, ApiError> {
+        let endpoint = self.api_endpoint().ok_or(ApiError::NoEndpoint)?;
+        let token = self.api_access_token().ok_or(ApiError::NoToken)?;
+        let client = self.api.reminders(endpoint, token.clone())?;
+        Ok(match self.deadline {
+            Some(deadline) => client.with_deadline(deadline),
+            None => client,
+        })
     }
 
     /// Acknowledge a message that can never be processed (wrong shape,

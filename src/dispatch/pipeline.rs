@@ -108,10 +108,15 @@ impl Endpoint {
                 .clone()
                 .map(|v| -> CertFiguresSource { Arc::new(move || v.cert_stats()) }),
         );
-        let api = AlexaApi::new(&config.alexa_api)?.with_observer({
-            let metrics = metrics.clone();
-            Arc::new(move |api, status| metrics.api_call(api, status))
-        });
+        let api = AlexaApi::new(&config.alexa_api)?
+            .with_observer({
+                let metrics = metrics.clone();
+                Arc::new(move |api, status| metrics.api_call(api, status))
+            })
+            .with_retry_observer({
+                let metrics = metrics.clone();
+                Arc::new(move |api| metrics.api_retry(api))
+            });
         if verifier.is_none() {
             tracing::warn!(
                 "REQUEST VERIFICATION IS OFF (verification.enabled = false): anyone who can reach \
@@ -191,7 +196,10 @@ impl Endpoint {
         let request_id = envelope.request.request_id().to_owned();
         let is_message = matches!(envelope.request, Request::MessageReceived(_));
         let envelope = Arc::new(envelope);
-        let ctx = RequestContext::new(envelope.clone(), self.api.clone(), self.metrics.clone());
+        // The handler's deadline starts a little later (after the dedup
+        // claim): API retries bounded by this one stop on the safe side.
+        let ctx = RequestContext::new(envelope.clone(), self.api.clone(), self.metrics.clone())
+            .with_deadline(tokio::time::Instant::now() + self.deadline);
         let (outcome, result) = match self.skill.route(ctx, &envelope.request) {
             Route::Ack => ("ack_default", Ok(ack_bytes())),
             Route::Missing => {
