@@ -18,6 +18,53 @@
 //!     "pushNotification": {"status": "ENABLED"}
 //! })).unwrap();
 //! ```
+//!
+//! A `Messaging.MessageReceived` handler that changes what a reminder says
+//! (Amazon's "update a reminder out of session" flow):
+//!
+//! ```no_run
+//! use alexa_endpoint::api::ApiError;
+//! use alexa_endpoint::envelope::MessageReceivedRequest;
+//! use alexa_endpoint::{HandlerError, HandlerResult, RequestContext, Response};
+//!
+//! /// The app sends `{"reminder": "<alertToken>", "text": "Pick up the kids at 5"}`.
+//! async fn on_message(ctx: RequestContext, msg: MessageReceivedRequest) -> HandlerResult {
+//!     let (Some(id), Some(text)) = (msg.message["reminder"].as_str(), msg.message["text"].as_str())
+//!     else {
+//!         return Ok(ctx.reject_message("message needs \"reminder\" and \"text\" strings"));
+//!     };
+//!     // Refuses (sending nothing) an apiEndpoint outside alexa_api.allowed_endpoints.
+//!     let reminders = ctx.reminders()?;
+//!     let current = match reminders.get(id).await {
+//!         Ok(reminder) => reminder,
+//!         // Deleted meanwhile, or the permission was revoked: no re-delivery
+//!         // can change that, so acknowledge (logged at error, counted).
+//!         Err(e) if e.is_not_found() || e.is_permission_denied() => {
+//!             return Ok(ctx.reject_message(&e.to_string()))
+//!         }
+//!         Err(e) => return Err(api_error(e)),
+//!     };
+//!     let Some(mut update) = current.to_request() else {
+//!         return Ok(ctx.reject_message("the reminder has no trigger or text"));
+//!     };
+//!     for content in &mut update.alert_info.spoken_info.content {
+//!         content.text = text.to_owned();
+//!         content.ssml = None;
+//!     }
+//!     reminders.update(id, &update).await.map_err(api_error)?;
+//!     // Acknowledged only now: an error above answers 5xx and Alexa re-delivers.
+//!     Ok(Response::ack())
+//! }
+//!
+//! /// 503 for what may pass (429, 5xx, timeouts: Alexa re-delivers), else 500.
+//! fn api_error(e: ApiError) -> HandlerError {
+//!     if e.is_transient() {
+//!         HandlerError::unavailable(e)
+//!     } else {
+//!         HandlerError::new(e)
+//!     }
+//! }
+//! ```
 
 use std::fmt;
 

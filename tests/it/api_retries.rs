@@ -66,6 +66,21 @@ async fn mount_sequence(
     }
 }
 
+/// The handler failed by itself with a transient error (503) instead of
+/// waiting for a retry until the pipeline's deadline (also 503, counted as
+/// `deadline`), and no retry was made.
+async fn assert_failed_at_once(app: &TestApp) {
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert_eq!(retries_metric(&metrics, "reminders"), None, "{metrics}");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == r#"alexa_endpoint_handler_errors_total{kind="unavailable"} 1"#),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(r#"kind="deadline""#), "{metrics}");
+}
+
 fn retries_metric(metrics: &str, api: &str) -> Option<u64> {
     let prefix = format!("alexa_endpoint_api_retries_total{{api=\"{api}\"}} ");
     metrics
@@ -109,15 +124,7 @@ async fn a_retry_after_beyond_the_deadline_fails_at_once_with_503() {
     let res = app.post(intent_body("create", &api.uri())).await;
     assert_eq!(res.status(), 503);
     assert_eq!(api.received_requests().await.unwrap().len(), 1);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert_eq!(retries_metric(&metrics, "reminders"), None, "{metrics}");
-    // The handler failed by itself, long before its deadline.
-    assert!(
-        metrics
-            .lines()
-            .any(|l| l == r#"alexa_endpoint_handler_errors_total{kind="unavailable"} 1"#),
-        "{metrics}"
-    );
+    assert_failed_at_once(&app).await;
     app.stop().await;
 }
 
@@ -130,6 +137,7 @@ async fn a_message_is_not_acknowledged_when_the_retry_after_is_past_the_deadline
     let res = app.post(message_for("update", &api.uri())).await;
     assert_eq!(res.status(), 503);
     assert_eq!(api.received_requests().await.unwrap().len(), 1);
+    assert_failed_at_once(&app).await;
     app.stop().await;
 }
 
@@ -190,6 +198,7 @@ async fn an_http_date_retry_after_past_the_deadline_fails_at_once() {
     let app = reminders_app(&api).await;
     assert_eq!(app.post(intent_body("get", &api.uri())).await.status(), 503);
     assert_eq!(api.received_requests().await.unwrap().len(), 1);
+    assert_failed_at_once(&app).await;
     app.stop().await;
 }
 
@@ -394,4 +403,54 @@ async fn lwa_and_skill_messaging_retry_what_is_safe() {
         .expect_err("500");
     assert!(matches!(e, ApiError::Server { status: 500, .. }), "{e:?}");
     assert_eq!(*retries.lock().unwrap(), ["lwa", "skill_messaging"]);
+}
+
+#[tokio::test]
+async fn a_call_beyond_the_in_flight_bound_fails_as_saturated_without_being_sent() {
+    use alexa_endpoint::api::{AlexaApi, MAX_IN_FLIGHT_CALLS};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(REMINDERS))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"alerts": []}))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .mount(&server)
+        .await;
+    let api = AlexaApi::new(&config(&[&server.uri()], 5000)).unwrap();
+    let client = api
+        .reminders(&server.uri(), SecretString::from(TOKEN))
+        .unwrap();
+    let busy: Vec<_> = (0..MAX_IN_FLIGHT_CALLS)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.list().await })
+        })
+        .collect();
+    let all_arrived = async {
+        while server.received_requests().await.unwrap().len() < MAX_IN_FLIGHT_CALLS {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), all_arrived)
+        .await
+        .expect("every bounded call reaches the API");
+    let e = client
+        .clone()
+        .with_deadline(no_time_to_retry())
+        .list()
+        .await
+        .expect_err("no slot");
+    assert!(matches!(e, ApiError::Saturated), "{e:?}");
+    assert!(e.is_transient());
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        MAX_IN_FLIGHT_CALLS
+    );
+    for call in busy {
+        call.await
+            .unwrap()
+            .expect("the calls within the bound complete");
+    }
 }

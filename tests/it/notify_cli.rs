@@ -279,3 +279,29 @@ async fn bad_arguments_and_missing_credentials_fail_before_any_request() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[tokio::test]
+async fn the_sample_event_is_sent_as_it_is() {
+    let sample: Value = serde_json::from_slice(
+        &std::fs::read(crate::helpers::repo_path(
+            "samples/proactive-events/message-alert.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let server = MockServer::start().await;
+    mount_token(&server, ID, SECRET, "Atc|notify", 1).await;
+    let expected = sample.clone();
+    mount_event(
+        &server,
+        "/v1/proactiveEvents/stages/development",
+        move |b| {
+            b["event"] == expected["event"]
+                && b["localizedAttributes"] == expected["localizedAttributes"]
+        },
+        ResponseTemplate::new(202),
+    )
+    .await;
+    let out = notify(&server, &sample, &["--user-id", USER], CREDS).await;
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+}
