@@ -32,8 +32,8 @@ pub enum ApiError {
     },
     /// 403: the token is valid but not allowed to do this.
     #[error(
-        "forbidden (403): {message} (for List Management calls this usually means the user has \
-         not granted the skill permission to read/write their Alexa lists)"
+        "forbidden (403): {message} (this usually means the user has not granted the skill the \
+         permission the call needs: list or reminders read/write)"
     )]
     Forbidden {
         /// The API's own message.
