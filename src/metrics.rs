@@ -58,6 +58,12 @@ struct QueuePublishLabels {
     result: &'static str,
 }
 
+/// The `api` label of `alexa_endpoint_api_retries_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabel {
+    api: &'static str,
+}
+
 /// All metrics of one endpoint.
 pub struct Metrics {
     registry: Registry,
@@ -68,6 +74,7 @@ pub struct Metrics {
     handler_duration: Histogram,
     handler_errors: Family<KindLabel, Counter>,
     api_calls: Family<ApiLabels, Counter>,
+    api_retries: Family<ApiLabel, Counter>,
     acknowledged: Counter,
     unprocessable: Counter,
     listener: ListenerMetrics,
@@ -238,6 +245,12 @@ impl Metrics {
             "Calls to Alexa APIs, by API and HTTP status (0: no answer)",
             api_calls.clone(),
         );
+        let api_retries = Family::<ApiLabel, Counter>::default();
+        registry.register(
+            "api_retries",
+            "Alexa API calls tried again after a 429, 5xx or transport failure, by API",
+            api_retries.clone(),
+        );
         let acknowledged = Counter::default();
         registry.register(
             "messages_acknowledged",
@@ -278,6 +291,7 @@ impl Metrics {
             handler_duration,
             handler_errors,
             api_calls,
+            api_retries,
             acknowledged,
             unprocessable,
             listener,
@@ -332,6 +346,11 @@ impl Metrics {
         self.api_calls
             .get_or_create(&ApiLabels { api, status })
             .inc();
+    }
+
+    /// Count one retry of an Alexa API call.
+    pub fn api_retry(&self, api: &'static str) {
+        self.api_retries.get_or_create(&ApiLabel { api }).inc();
     }
 
     /// Count an acknowledged message.

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-/// Errors of every Alexa API call (List Management, Skill Messaging, Login
-/// with Amazon).
+/// Errors of every Alexa API call (List Management, Reminders, Skill
+/// Messaging, Proactive Events, Login with Amazon).
 ///
 /// [`ApiError::is_transient`] tells a retry-worthy failure (429, 5xx, timeout,
 /// transport) from one that will fail again the same way.
@@ -22,7 +22,9 @@ pub enum ApiError {
     /// The request carried no (or an empty) `apiAccessToken`.
     #[error("the request carries no apiAccessToken")]
     NoToken,
-    /// 401: the token is missing, invalid or expired.
+    /// 401: the token is missing, invalid or expired (for the Reminders API
+    /// this is also how a missing reminders permission is answered; see
+    /// [`ApiError::is_permission_denied`]).
     #[error("unauthorized (401): {message}")]
     Unauthorized {
         /// The API's own message.
@@ -30,8 +32,8 @@ pub enum ApiError {
     },
     /// 403: the token is valid but not allowed to do this.
     #[error(
-        "forbidden (403): {message} (for List Management calls this usually means the user has \
-         not granted the skill permission to read/write their Alexa lists)"
+        "forbidden (403): {message} (this usually means the user has not granted the skill the \
+         permission the call needs: list or reminders read/write)"
     )]
     Forbidden {
         /// The API's own message.
@@ -77,6 +79,10 @@ pub enum ApiError {
     /// No answer within `alexa_api.timeout_ms`.
     #[error("the API did not answer in time")]
     Timeout,
+    /// Too many Alexa API calls were in flight: no slot came free before the
+    /// deadline. Nothing was sent.
+    #[error("too many Alexa API calls in flight; nothing was sent")]
+    Saturated,
     /// The API could not be reached (DNS, connect, TLS, connection reset).
     #[error("could not reach the API: {0}")]
     Transport(String),
@@ -96,11 +102,16 @@ fn fmt_retry_after(retry_after: Option<Duration>) -> String {
 }
 
 impl ApiError {
-    /// Whether trying again later may succeed: 429, 5xx, timeout, transport.
+    /// Whether trying again later may succeed: 429, 5xx, timeout, transport,
+    /// no call slot free.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::RateLimited { .. } | Self::Server { .. } | Self::Timeout | Self::Transport(_)
+            Self::RateLimited { .. }
+                | Self::Server { .. }
+                | Self::Timeout
+                | Self::Transport(_)
+                | Self::Saturated
         )
     }
 
@@ -115,6 +126,19 @@ impl ApiError {
             Self::Server { status, .. } | Self::UnexpectedStatus { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// 401 or 403: the user has not granted the permission this call needs
+    /// (or the token is not valid for it). In session a handler can answer
+    /// with a permissions consent card; out of session there is no one to
+    /// ask, so a re-delivery will fail the same way.
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self, Self::Unauthorized { .. } | Self::Forbidden { .. })
+    }
+
+    /// 404: what the call named (list, item, reminder, user) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. })
     }
 
     /// The API's own message, if it answered with an error status.

@@ -1,6 +1,7 @@
-//! The shared HTTP plumbing of every Alexa API client: one `reqwest::Client`,
-//! the call observer (metrics), status → [`ApiError`] mapping and the API's
-//! own error message parsed from the body.
+//! The shared HTTP plumbing of every Alexa API client: one `reqwest::Client`
+//! with a bounded pool, a bound on calls in flight, the retry loop (policy in
+//! [`retry`](super::retry)), the call observers (metrics), status →
+//! [`ApiError`] mapping and the API's own error message parsed from the body.
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,20 +11,41 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
+use super::retry::{self, Failure, Idempotency};
 use super::ApiError;
 
-/// Called after every Alexa API call with the API's name (`"lists"`,
-/// `"skill_messaging"`, `"lwa"`) and the HTTP status, or `0` when no status
-/// was received (timeout, transport error). Metrics count calls through it.
+/// Called after every Alexa API call attempt with the API's name (`"lists"`,
+/// `"reminders"`, `"skill_messaging"`, `"proactive_events"`, `"lwa"`) and
+/// the HTTP status, or `0` when no status was received (timeout, transport
+/// error). Metrics count calls through it.
 pub type ApiObserver = Arc<dyn Fn(&'static str, u16) + Send + Sync>;
+
+/// Called with the API's name each time a failed call is about to be tried
+/// again (see [`retry`](super::retry)). Metrics count retries through it.
+pub type RetryObserver = Arc<dyn Fn(&'static str) + Send + Sync>;
+
+/// Most Alexa API calls in flight at once through one client set (one
+/// [`AlexaApi`](super::AlexaApi), or one sender client): a call beyond it
+/// waits for a slot until its deadline, then fails with
+/// [`ApiError::Saturated`] (transient: the handler answers 503).
+pub const MAX_IN_FLIGHT_CALLS: usize = 64;
+/// Idle keep-alive connections kept per API host.
+pub const MAX_IDLE_PER_HOST: usize = 16;
+/// An idle keep-alive connection is closed after this long.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Without a deadline, the longest wait for a free call slot.
+const SLOT_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Longest API message kept in an error (the rest of a long body is cut).
 const MAX_MESSAGE_CHARS: usize = 300;
 
 /// Build the HTTP client every Alexa API client shares: rustls (aws-lc-rs
-/// provider), `timeout` for a whole call, no redirects (a client carrying a
-/// token follows nobody anywhere).
+/// provider), `timeout` for a whole call and for connecting, at most
+/// [`MAX_IDLE_PER_HOST`] idle connections per host, no redirects (a client
+/// carrying a token follows nobody anywhere).
 pub fn build_http_client(timeout: Duration) -> Result<reqwest::Client, ApiError> {
     // Installing the process-wide provider is idempotent: a second call (or
     // another module's) returns Err, which is fine.
@@ -31,25 +53,41 @@ pub fn build_http_client(timeout: Duration) -> Result<reqwest::Client, ApiError>
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
+        .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("alexa-endpoint/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| ApiError::Transport(format!("cannot build the HTTP client: {e}")))
 }
 
-/// A `reqwest::Client` plus the observer; cheap to clone.
+/// A `reqwest::Client`, the observers, the call slots and the deadline of
+/// the calls made through it; cheap to clone (clones share the slots).
 #[derive(Clone)]
 pub(crate) struct Http {
     pub(crate) client: reqwest::Client,
     pub(crate) observer: Option<ApiObserver>,
+    pub(crate) on_retry: Option<RetryObserver>,
+    /// No retry is made that would end past this instant.
+    pub(crate) deadline: Option<Instant>,
+    slots: Arc<Semaphore>,
 }
 
 impl fmt::Debug for Http {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Http")
             .field("observer", &self.observer.is_some())
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
+}
+
+/// One failed attempt: the error, and what the retry policy needs to know.
+struct AttemptError {
+    error: ApiError,
+    /// `None`: never retried (no call slot came free in time).
+    failure: Option<Failure>,
+    retry_after: Option<Duration>,
 }
 
 impl Http {
@@ -57,7 +95,17 @@ impl Http {
         Self {
             client,
             observer: None,
+            on_retry: None,
+            deadline: None,
+            slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT_CALLS)),
         }
+    }
+
+    /// The same, with calls bounded by `deadline`.
+    pub(crate) fn until(&self, deadline: Option<Instant>) -> Self {
+        let mut http = self.clone();
+        http.deadline = deadline;
+        http
     }
 
     fn observe(&self, api: &'static str, status: u16) {
@@ -66,18 +114,100 @@ impl Http {
         }
     }
 
-    /// Send `request`, read the whole body, report to the observer, and map
-    /// any non-2xx status to its [`ApiError`].
+    /// Send `request`, read the whole body, report every attempt to the
+    /// observer, retry what [`retry::decide`] allows, and map a final
+    /// non-2xx status to its [`ApiError`].
     pub(crate) async fn execute(
         &self,
         api: &'static str,
+        idempotency: Idempotency,
         request: RequestBuilder,
     ) -> Result<(StatusCode, Bytes), ApiError> {
-        let response = match request.send().await {
+        let request = request.build().map_err(|e| {
+            ApiError::InvalidInput(format!("cannot build the request: {}", e.without_url()))
+        })?;
+        let mut attempt = 1;
+        loop {
+            // Bodies here are always in memory, so a clone exists; should one
+            // not, the call is made once.
+            let Some(this_try) = request.try_clone() else {
+                return self.attempt(api, request).await.map_err(|f| f.error);
+            };
+            let failed = match self.attempt(api, this_try).await {
+                Ok(answer) => return Ok(answer),
+                Err(failed) => failed,
+            };
+            let Some(failure) = failed.failure else {
+                return Err(failed.error);
+            };
+            let decision = retry::decide(
+                idempotency,
+                failure,
+                failed.retry_after,
+                attempt,
+                self.deadline,
+                Instant::now(),
+            );
+            match decision {
+                Ok(wait) => {
+                    tracing::info!(
+                        api, attempt, wait_ms = wait.as_millis() as u64, error = %failed.error,
+                        "Alexa API call failed; trying again"
+                    );
+                    if let Some(on_retry) = &self.on_retry {
+                        on_retry(api);
+                    }
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(why) => {
+                    if failure.is_retryable(idempotency) {
+                        tracing::info!(api, attempt, error = %failed.error, "Alexa API call failed; not trying again: {why}");
+                    }
+                    return Err(failed.error);
+                }
+            }
+        }
+    }
+
+    /// One attempt, holding a call slot while it runs.
+    async fn attempt(
+        &self,
+        api: &'static str,
+        request: reqwest::Request,
+    ) -> Result<(StatusCode, Bytes), AttemptError> {
+        let slot_wait = match self.deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => SLOT_WAIT_WITHOUT_DEADLINE,
+        };
+        let _slot = match tokio::time::timeout(slot_wait, self.slots.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            // The semaphore is never closed; either way no slot came free.
+            Ok(Err(_)) | Err(_) => {
+                return Err(AttemptError {
+                    error: ApiError::Saturated,
+                    failure: None,
+                    retry_after: None,
+                })
+            }
+        };
+        let sent_failure = |e: reqwest::Error| {
+            let failure = if e.is_connect() {
+                Failure::NotSent
+            } else {
+                Failure::Ambiguous
+            };
+            AttemptError {
+                error: map_reqwest_error(e),
+                failure: Some(failure),
+                retry_after: None,
+            }
+        };
+        let response = match self.client.execute(request).await {
             Ok(r) => r,
             Err(e) => {
                 self.observe(api, 0);
-                return Err(map_reqwest_error(e));
+                return Err(sent_failure(e));
             }
         };
         let status = response.status();
@@ -86,16 +216,32 @@ impl Http {
             Ok(b) => b,
             Err(e) => {
                 self.observe(api, 0);
-                return Err(map_reqwest_error(e));
+                return Err(AttemptError {
+                    error: map_reqwest_error(e),
+                    failure: Some(Failure::Ambiguous),
+                    retry_after: None,
+                });
             }
         };
         self.observe(api, status.as_u16());
         if status.is_success() {
             Ok((status, body))
         } else {
-            Err(error_for_status(status, &headers, &body))
+            Err(AttemptError {
+                error: error_for_status(status, &headers, &body),
+                failure: Some(Failure::Status(status.as_u16())),
+                retry_after: retry_after(&headers),
+            })
         }
     }
+}
+
+/// The `Retry-After` header, when present and understood.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after)
 }
 
 /// Timeout or transport; the error's source chain makes the message useful
@@ -130,10 +276,7 @@ pub(crate) fn error_for_status(status: StatusCode, headers: &HeaderMap, body: &[
         404 => ApiError::NotFound { message },
         409 => ApiError::Conflict { message },
         429 => ApiError::RateLimited {
-            retry_after: headers
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after),
+            retry_after: retry_after(headers),
             message,
         },
         s @ 500..=599 => ApiError::Server { status: s, message },

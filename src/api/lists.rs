@@ -14,7 +14,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use tokio::time::Instant;
+
 use super::http::{decode_json, encode_segment, Http};
+use super::retry::Idempotency;
 use super::ApiError;
 
 /// Observer name of List Management calls.
@@ -212,6 +215,13 @@ impl ListsClient {
         &self.base
     }
 
+    /// Bound the retries of this client's calls by `deadline` (a handler's:
+    /// [`RequestContext::lists`](crate::RequestContext::lists) sets it).
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.http.deadline = Some(deadline);
+        self
+    }
+
     /// One call: Bearer token, `Accept: application/json`, and a JSON body
     /// (hence `Content-Type: application/json`) when there is one.
     async fn call(
@@ -220,6 +230,9 @@ impl ListsClient {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<bytes::Bytes, ApiError> {
+        // A POST creates (an item, a list): a second one after an ambiguous
+        // failure could create it twice.
+        let method_is_post = method == Method::POST;
         let mut request = self
             .http
             .client
@@ -229,7 +242,12 @@ impl ListsClient {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let (_, body) = self.http.execute(API, request).await?;
+        let idempotency = if method_is_post {
+            Idempotency::NonIdempotent
+        } else {
+            Idempotency::Idempotent
+        };
+        let (_, body) = self.http.execute(API, idempotency, request).await?;
         Ok(body)
     }
 

@@ -1,5 +1,5 @@
 //! Login with Amazon (LWA) client-credentials tokens for the Skill Messaging
-//! API, cached until shortly before they expire.
+//! and Proactive Events APIs, cached until shortly before they expire.
 
 use std::fmt;
 use std::future::Future;
@@ -12,7 +12,8 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::http::{decode_json, Http};
+use super::http::{decode_json, Http, RetryObserver};
+use super::retry::Idempotency;
 use super::{ApiError, ApiObserver};
 
 /// Observer name of token requests.
@@ -27,6 +28,9 @@ pub const DEFAULT_TOKEN_URL: &str = "https://api.amazon.com/auth/o2/token";
 
 /// The scope that allows sending skill messages.
 pub const SKILL_MESSAGING_SCOPE: &str = "alexa:skill_messaging";
+
+/// The scope that allows sending proactive events (notifications).
+pub const PROACTIVE_EVENTS_SCOPE: &str = "alexa::proactive_events";
 
 #[derive(Deserialize)]
 struct TokenResponse {
@@ -75,14 +79,18 @@ impl TokenCache {
 
 struct Shared {
     token_url: String,
+    scope: String,
     client_id: String,
     client_secret: SecretString,
     cache: TokenCache,
 }
 
-/// A Login with Amazon client-credentials client (`scope=alexa:skill_messaging`).
+/// A Login with Amazon client-credentials client for one scope
+/// (`alexa:skill_messaging` unless [`LwaClient::with_scope`] says otherwise).
 ///
 /// Clones share the cached token. `Debug` never shows the secret or a token.
+/// Token requests are retried like any idempotent Alexa API call (see
+/// [`retry`](super::retry)).
 #[derive(Clone)]
 pub struct LwaClient {
     http: Http,
@@ -93,6 +101,7 @@ impl fmt::Debug for LwaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LwaClient")
             .field("token_url", &self.shared.token_url)
+            .field("scope", &self.shared.scope)
             .field("client_id", &self.shared.client_id)
             .field("client_secret", &"[redacted]")
             .finish()
@@ -102,7 +111,7 @@ impl fmt::Debug for LwaClient {
 impl LwaClient {
     /// A client for `token_url` (usually [`DEFAULT_TOKEN_URL`]) with the
     /// skill's client id and secret (Alexa developer console → the skill →
-    /// Permissions → Alexa Skill Messaging).
+    /// Permissions → Alexa Skill Messaging), for [`SKILL_MESSAGING_SCOPE`].
     pub fn new(
         http: reqwest::Client,
         token_url: impl Into<String>,
@@ -113,11 +122,34 @@ impl LwaClient {
             http: Http::new(http),
             shared: Arc::new(Shared {
                 token_url: token_url.into(),
+                scope: SKILL_MESSAGING_SCOPE.to_owned(),
                 client_id: client_id.into(),
                 client_secret,
                 cache: TokenCache::default(),
             }),
         }
+    }
+
+    /// The same credentials for another scope (e.g.
+    /// [`PROACTIVE_EVENTS_SCOPE`]), with a token cache of its own. Call it
+    /// when building the client: clones made before keep the old scope.
+    pub fn with_scope(self, scope: impl Into<String>) -> Self {
+        let s = &self.shared;
+        Self {
+            http: self.http.clone(),
+            shared: Arc::new(Shared {
+                token_url: s.token_url.clone(),
+                scope: scope.into(),
+                client_id: s.client_id.clone(),
+                client_secret: s.client_secret.clone(),
+                cache: TokenCache::default(),
+            }),
+        }
+    }
+
+    /// The scope tokens are requested for.
+    pub fn scope(&self) -> &str {
+        &self.shared.scope
     }
 
     /// Report every token request to `observer` (API name `"lwa"`).
@@ -126,10 +158,28 @@ impl LwaClient {
         self
     }
 
+    /// Report every retried token request to `observer` (API name `"lwa"`).
+    pub fn with_retry_observer(mut self, observer: RetryObserver) -> Self {
+        self.http.on_retry = Some(observer);
+        self
+    }
+
     /// A valid access token: the cached one until [`REFRESH_MARGIN`] before it
     /// expires, else a new one (one request however many callers wait).
     pub async fn access_token(&self) -> Result<SecretString, ApiError> {
-        self.shared.cache.get_or_fetch(|| self.fetch()).await
+        self.access_token_until(None).await
+    }
+
+    /// Like [`LwaClient::access_token`], with retries of the token request
+    /// bounded by `deadline`.
+    pub(crate) async fn access_token_until(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<SecretString, ApiError> {
+        self.shared
+            .cache
+            .get_or_fetch(|| self.fetch(deadline))
+            .await
     }
 
     /// Forget the cached token (e.g. after the API refused it with 401).
@@ -139,11 +189,11 @@ impl LwaClient {
 
     /// `POST token_url` with the form `grant_type=client_credentials`,
     /// `scope`, `client_id`, `client_secret`.
-    async fn fetch(&self) -> Result<(SecretString, Duration), ApiError> {
+    async fn fetch(&self, deadline: Option<Instant>) -> Result<(SecretString, Duration), ApiError> {
         let s = &self.shared;
         let form = [
             ("grant_type", "client_credentials"),
-            ("scope", SKILL_MESSAGING_SCOPE),
+            ("scope", s.scope.as_str()),
             ("client_id", s.client_id.as_str()),
             ("client_secret", s.client_secret.expose_secret()),
         ];
@@ -153,7 +203,12 @@ impl LwaClient {
             .request(Method::POST, &s.token_url)
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form);
-        let (_, body) = self.http.execute(API, request).await?;
+        // Asking for a token twice is harmless: always idempotent.
+        let (_, body) = self
+            .http
+            .until(deadline.or(self.http.deadline))
+            .execute(API, Idempotency::Idempotent, request)
+            .await?;
         let token: TokenResponse = decode_json(&body)?;
         if token.access_token.is_empty() {
             return Err(ApiError::Decode("empty access_token".into()));

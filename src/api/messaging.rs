@@ -9,7 +9,10 @@ use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::http::{encode_segment, trim_endpoint, Http};
+use tokio::time::Instant;
+
+use super::http::{encode_segment, trim_endpoint, Http, RetryObserver};
+use super::retry::Idempotency;
 use super::{ApiError, ApiObserver, LwaClient};
 
 /// Observer name of Skill Messaging calls.
@@ -152,6 +155,19 @@ impl SkillMessagingClient {
         self
     }
 
+    /// Report every retried call to `observer` (API name `"skill_messaging"`).
+    pub fn with_retry_observer(mut self, observer: RetryObserver) -> Self {
+        self.http.on_retry = Some(observer);
+        self
+    }
+
+    /// Bound retries (of the token request too) by `deadline`, e.g. when
+    /// sending from inside a handler.
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.http.deadline = Some(deadline);
+        self
+    }
+
     /// The API endpoint messages are sent to (no trailing slash).
     pub fn endpoint(&self) -> &str {
         &self.base
@@ -167,6 +183,10 @@ impl SkillMessagingClient {
     /// `{"data": ..., "expiresAfterSeconds": N}`). `Ok` means Alexa accepted
     /// the message for delivery (202). Input is validated before any request
     /// (token included) is made. A 401 drops the cached token.
+    ///
+    /// A send is not idempotent: it is retried after a 429 or 503 (Alexa did
+    /// not take the message) or when the connection could not be made, never
+    /// after a timeout or another 5xx (the message may be on its way).
     pub async fn send(
         &self,
         user_id: &str,
@@ -177,7 +197,7 @@ impl SkillMessagingClient {
             return Err(ApiError::InvalidInput("user id is empty".into()));
         }
         validate_message(data, expires_after_secs)?;
-        let token = self.lwa.access_token().await?;
+        let token = self.lwa.access_token_until(self.http.deadline).await?;
         let url = format!(
             "{}/v1/skillmessages/users/{}",
             self.base,
@@ -190,7 +210,11 @@ impl SkillMessagingClient {
             .bearer_auth(token.expose_secret())
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&json!({ "data": data, "expiresAfterSeconds": expires_after_secs }));
-        match self.http.execute(API, request).await {
+        match self
+            .http
+            .execute(API, Idempotency::NonIdempotent, request)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e @ ApiError::Unauthorized { .. }) => {
                 self.lwa.invalidate().await;

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 pub mod dev;
+pub mod notify;
 pub mod send;
 
 use std::path::PathBuf;
@@ -36,6 +37,9 @@ enum Command {
     /// Send a message through the Skill Messaging API (what a third-party app
     /// does); credentials from ALEXA_CLIENT_ID / ALEXA_CLIENT_SECRET.
     Send(Box<send::SendArgs>),
+    /// Send a proactive event (notification) to one user or all subscribed
+    /// users; credentials from ALEXA_CLIENT_ID / ALEXA_CLIENT_SECRET.
+    Notify(Box<notify::NotifyArgs>),
     /// Local tooling: make a test PKI and sign payloads with it, to replay
     /// requests with full verification.
     #[command(subcommand)]
@@ -59,6 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Healthcheck { url } => healthcheck(&url).await,
         Command::Send(args) => send::run(*args).await,
+        Command::Notify(args) => notify::run(*args).await,
         Command::Dev(cmd) => dev::run(cmd),
     }
 }

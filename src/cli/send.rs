@@ -122,7 +122,7 @@ pub async fn run(args: SendArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn credential(name: &str) -> anyhow::Result<String> {
+pub(crate) fn credential(name: &str) -> anyhow::Result<String> {
     match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => Ok(v),
         _ => bail!(
@@ -133,7 +133,7 @@ fn credential(name: &str) -> anyhow::Result<String> {
 }
 
 /// An error that names the API's status and its own message.
-fn describe(e: ApiError, action: &str, hint: &str) -> anyhow::Error {
+pub(crate) fn describe(e: ApiError, action: &str, hint: &str) -> anyhow::Error {
     match (e.status(), e.api_message()) {
         (Some(status), Some(message)) => {
             anyhow!("{action} failed: HTTP {status}: {message} ({hint})")

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
-use crate::api::{AlexaApi, ApiError, ListsClient};
+use crate::api::{AlexaApi, ApiError, ListsClient, RemindersClient};
 use crate::envelope::{EnvelopeInfo, Request, RequestEnvelope, RequestKind};
 use crate::metrics::Metrics;
 
@@ -20,6 +21,7 @@ use crate::metrics::Metrics;
 pub struct RequestContext<S = ()> {
     shared: Arc<Shared>,
     state: S,
+    deadline: Option<Instant>,
 }
 
 struct Shared {
@@ -75,6 +77,7 @@ impl RequestContext {
         let ctx = Self {
             shared: Arc::new(shared),
             state: (),
+            deadline: None,
         };
         (ctx, request)
     }
@@ -86,6 +89,7 @@ impl<S> RequestContext<S> {
         RequestContext {
             shared: self.shared,
             state,
+            deadline: self.deadline,
         }
     }
 
@@ -98,6 +102,19 @@ impl<S> RequestContext<S> {
     /// The endpoint's metrics when run by the pipeline (built-in handlers' own counters).
     pub(crate) fn metrics(&self) -> Option<&Metrics> {
         self.shared.metrics.as_deref()
+    }
+
+    /// The same context with the instant the handler's answer is due (the
+    /// dispatcher sets it from `handler.deadline_ms`). The Alexa API clients
+    /// handed out here make no retry that would end past it.
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// When the handler's answer is due, if the dispatcher set it.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// `request.requestId`: unique per message, stable across re-deliveries.
@@ -166,7 +183,25 @@ impl<S> RequestContext<S> {
     pub fn lists(&self) -> Result<ListsClient, ApiError> {
         let endpoint = self.api_endpoint().ok_or(ApiError::NoEndpoint)?;
         let token = self.api_access_token().ok_or(ApiError::NoToken)?;
-        self.shared.api.lists(endpoint, token.clone())
+        let client = self.shared.api.lists(endpoint, token.clone())?;
+        Ok(match self.deadline {
+            Some(deadline) => client.with_deadline(deadline),
+            None => client,
+        })
+    }
+
+    /// A Reminders client with this request's `apiEndpoint` and
+    /// `apiAccessToken`, guarded like [`RequestContext::lists`]. A 401/403
+    /// from it ([`ApiError::is_permission_denied`]) means the user has not
+    /// granted [`REMINDERS_PERMISSION`](crate::api::REMINDERS_PERMISSION).
+    pub fn reminders(&self) -> Result<RemindersClient, ApiError> {
+        let endpoint = self.api_endpoint().ok_or(ApiError::NoEndpoint)?;
+        let token = self.api_access_token().ok_or(ApiError::NoToken)?;
+        let client = self.shared.api.reminders(endpoint, token.clone())?;
+        Ok(match self.deadline {
+            Some(deadline) => client.with_deadline(deadline),
+            None => client,
+        })
     }
 
     /// The shared Alexa API state (HTTP client, endpoint allowlist).

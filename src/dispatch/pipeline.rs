@@ -109,10 +109,15 @@ impl Pipeline {
             let metrics = metrics.clone();
             Arc::new(move || metrics.dedup_store_reset())
         });
-        let api = AlexaApi::new(&config.alexa_api)?.with_observer({
-            let metrics = metrics.clone();
-            Arc::new(move |api, status| metrics.api_call(api, status))
-        });
+        let api = AlexaApi::new(&config.alexa_api)?
+            .with_observer({
+                let metrics = metrics.clone();
+                Arc::new(move |api, status| metrics.api_call(api, status))
+            })
+            .with_retry_observer({
+                let metrics = metrics.clone();
+                Arc::new(move |api| metrics.api_retry(api))
+            });
         if verifier.is_none() {
             tracing::warn!(
                 "REQUEST VERIFICATION IS OFF (verification.enabled = false): anyone who can reach \
@@ -200,6 +205,9 @@ impl Pipeline {
     async fn dispatch(&self, envelope: RequestEnvelope) -> Handled {
         let (ctx, request) =
             RequestContext::with_metrics(envelope, self.api.clone(), self.metrics.clone());
+        // The handler's deadline starts a little later (after the dedup
+        // claim): API retries bounded by this one stop on the safe side.
+        let ctx = ctx.with_deadline(tokio::time::Instant::now() + self.deadline);
         let kind = ctx.kind();
         let request_id = ctx.request_id().to_owned();
         let is_message = kind == RequestKind::MessageReceived;

@@ -20,7 +20,10 @@ async fn metadata_error(response: ResponseTemplate) -> ApiError {
         .expect(1)
         .mount(&server)
         .await;
+    // A client with no time to retry: this test is about the mapping of one
+    // answer (retries are api_retries.rs).
     lists_for(&server)
+        .with_deadline(no_time_to_retry())
         .lists_metadata()
         .await
         .expect_err("an error status")
@@ -163,7 +166,8 @@ async fn a_slow_answer_is_timeout() {
         .with_observer(observer);
     let client = api
         .lists(&server.uri(), SecretString::from(TOKEN))
-        .expect("client");
+        .expect("client")
+        .with_deadline(no_time_to_retry());
     let started = std::time::Instant::now();
     let e = client.lists_metadata().await.expect_err("timeout");
     assert!(matches!(e, ApiError::Timeout), "{e:?}");
@@ -183,6 +187,7 @@ async fn a_closed_port_is_transport() {
     let e = api
         .lists(&endpoint, SecretString::from(TOKEN))
         .expect("client")
+        .with_deadline(no_time_to_retry())
         .lists_metadata()
         .await
         .expect_err("closed port");

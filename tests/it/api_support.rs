@@ -2,9 +2,11 @@
 //! list ids, response bodies.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use alexa_endpoint::api::{AlexaApi, ApiObserver, ListsClient};
+use alexa_endpoint::api::{AlexaApi, ApiError, ApiObserver, ListsClient, RemindersClient};
 use alexa_endpoint::config::AlexaApiConfig;
+use alexa_endpoint::HandlerError;
 use base64::Engine;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -66,6 +68,28 @@ pub fn lists_for(server: &MockServer) -> ListsClient {
     api_for(server)
         .lists(&server.uri(), SecretString::from(TOKEN))
         .expect("lists client")
+}
+
+/// A Reminders client for `server` with [`TOKEN`].
+pub fn reminders_for(server: &MockServer) -> RemindersClient {
+    api_for(server)
+        .reminders(&server.uri(), SecretString::from(TOKEN))
+        .expect("reminders client")
+}
+
+/// A deadline too close for any retry: a call through a client bounded by
+/// it is made exactly once.
+pub fn no_time_to_retry() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_millis(50)
+}
+
+/// What a handler does with an API error: 503 when transient, else 500.
+pub fn handler_error(e: ApiError) -> HandlerError {
+    if e.is_transient() {
+        HandlerError::unavailable(e)
+    } else {
+        HandlerError::new(e)
+    }
 }
 
 /// The `(api, status)` calls an observer saw.
