@@ -1,19 +1,29 @@
 //! Dedup overhead per message: owner token + claim + finish, for the memory
-//! and Redis stores. The Redis part needs `REDIS_URL` (default
-//! `redis://127.0.0.1:6379`) and is skipped with a message when unreachable.
+//! store, the previous memory store (`baseline/`, same run) and Redis. The
+//! Redis part needs `REDIS_URL` (default `redis://127.0.0.1:6379`) and is
+//! skipped with a message when unreachable.
 //!
 //! `cargo bench --bench dedup` (add `-- --quick` for a short run). Besides
-//! criterion's figures it prints the Redis per-message latency distribution
-//! next to a bare PING, so the added round trips can be read off directly.
+//! criterion's figures it prints:
+//! - the latency of messages right after a mass expiry (a million done marks
+//!   that all expired) next to the same on a store whose million entries are
+//!   live, for both memory stores, as ratios;
+//! - the Redis per-message latency distribution next to a bare PING, so the
+//!   added round trips can be read off directly.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alexa_endpoint::config::{DedupBackend, DedupConfig, OnStoreError};
-use alexa_endpoint::dedup::{from_config, new_owner_token, Claim, DedupStore};
+use alexa_endpoint::dedup::{
+    from_config, new_owner_token, Claim, DedupStore, MemoryStore, StoreError,
+};
 use criterion::Criterion;
 use secrecy::SecretString;
 use tokio::runtime::Runtime;
+
+#[path = "baseline/previous_memory_store.rs"]
+mod previous_store;
 
 const CLAIM_TTL: Duration = Duration::from_secs(10);
 const DONE_TTL: Duration = Duration::from_secs(60);
@@ -99,6 +109,83 @@ fn redis_latency(rt: &Runtime, url: &str, store: &Arc<dyn DedupStore>) {
     });
 }
 
+/// Entries held when the mass-expiry latencies are measured.
+const MASS: u64 = 1_000_000;
+/// Messages timed after the fill.
+const PROBES: usize = 20_000;
+/// TTL of the done marks that expire together (longer than a fill takes, so
+/// that they are all held when they expire).
+const SHORT_TTL: Duration = Duration::from_secs(10);
+/// When the probes start, counted from the start of the fill: every short
+/// done mark has expired by then (the new store rounds expiries up to whole
+/// seconds).
+const PROBE_AT: Duration = Duration::from_millis(12_500);
+
+struct Latencies {
+    mean: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+/// Fill a store (bound 2 × [`MASS`]) with [`MASS`] done marks of `done_ttl`,
+/// wait until [`PROBE_AT`] after the fill began, then time [`PROBES`] new
+/// messages one by one.
+async fn after_fill(store: &dyn DedupStore, done_ttl: Duration) -> Latencies {
+    let began = Instant::now();
+    for n in 0..MASS {
+        let (id, owner) = (format!("amzn1.echo-api.request.fill-{n}"), new_owner_token());
+        assert_eq!(store.claim(&id, &owner, CLAIM_TTL).await.ok(), Some(Claim::New));
+        assert!(store.finish(&id, &owner, done_ttl).await.is_ok());
+    }
+    if began.elapsed() >= SHORT_TTL {
+        eprintln!("warning: the fill took {:?}, over the short TTL", began.elapsed());
+    }
+    tokio::time::sleep(PROBE_AT.saturating_sub(began.elapsed())).await;
+    let mut samples = Vec::with_capacity(PROBES);
+    for n in 0..PROBES {
+        let start = Instant::now();
+        message(store, 2_000_000_000 + n as u64).await;
+        samples.push(start.elapsed());
+    }
+    let mean = samples.iter().sum::<Duration>() / PROBES as u32;
+    samples.sort();
+    Latencies {
+        mean,
+        p99: samples[PROBES * 99 / 100],
+        max: samples[PROBES - 1],
+    }
+}
+
+/// Messages right after a mass expiry against messages on a store holding as
+/// many live entries, for one kind of store (a fresh store per phase).
+fn mass_expiry<S: DedupStore>(rt: &Runtime, name: &str, make: impl Fn() -> S) {
+    let normal = rt.block_on(async {
+        let store = make();
+        after_fill(&store, Duration::from_secs(3600)).await
+    });
+    let expired = rt.block_on(async {
+        let store = make();
+        after_fill(&store, SHORT_TTL).await
+    });
+    println!(
+        "dedup/{name}: {PROBES} messages after {MASS} done marks expired: mean {:?} p99 {:?} max {:?}; \
+         with {MASS} live entries: mean {:?} p99 {:?} max {:?}; ratio mean {:.2} p99 {:.2} max {:.2}",
+        expired.mean,
+        expired.p99,
+        expired.max,
+        normal.mean,
+        normal.p99,
+        normal.max,
+        ratio(expired.mean, normal.mean),
+        ratio(expired.p99, normal.p99),
+        ratio(expired.max, normal.max),
+    );
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(30)
@@ -112,8 +199,20 @@ fn main() {
 
     c.bench_function("dedup/new_owner_token", |b| b.iter(new_owner_token));
 
-    let memory = from_config(&config(DedupBackend::Memory, "redis://unused")).expect("memory");
+    let memory = rt.block_on(async {
+        from_config(&config(DedupBackend::Memory, "redis://unused")).expect("memory")
+    });
     bench_store(&mut c, &rt, "memory", &memory);
+    let previous: Arc<dyn DedupStore> = Arc::new(previous_store::MemoryStore::new(1_000_000));
+    bench_store(&mut c, &rt, "previous-memory", &previous);
+    drop((memory, previous));
+
+    if std::env::var_os("DEDUP_BENCH_SKIP_MASS_EXPIRY").is_none() {
+        mass_expiry(&rt, "memory", || MemoryStore::new(2 * MASS));
+        mass_expiry(&rt, "previous-memory", || {
+            previous_store::MemoryStore::new(2 * MASS)
+        });
+    }
 
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let redis = from_config(&config(DedupBackend::Redis, &url)).expect("redis store");

@@ -165,14 +165,177 @@ async fn dedup_memory_release_after_failure() {
     release_after_failure(&*memory()).await;
 }
 
-#[tokio::test]
+/// A claim never finished (crashed handler) expires after its TTL, not
+/// before; the late owner then cannot finish the new owner's claim. Paused
+/// clock: the store reads tokio's time.
+#[tokio::test(start_paused = true)]
 async fn dedup_memory_claim_expires() {
-    claim_expires(&*memory()).await;
+    let store = memory();
+    let ttl = Duration::from_secs(12);
+    let (id, a, b) = (id(), new_owner_token(), new_owner_token());
+    assert_eq!(store.claim(&id, &a, ttl).await.unwrap(), Claim::New);
+    tokio::time::advance(ttl - Duration::from_millis(1)).await;
+    assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::InProgress);
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::New);
+    // a wakes up late: its finish must not overwrite the new owner's claim.
+    store.finish(&id, &a, LONG).await.unwrap();
+    assert_eq!(
+        store.claim(&id, &new_owner_token(), LONG).await.unwrap(),
+        Claim::InProgress
+    );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn dedup_memory_done_mark_expires() {
-    done_mark_expires(&*memory()).await;
+    let store = memory();
+    let ttl = Duration::from_secs(3600);
+    let (id, a) = (id(), new_owner_token());
+    assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::New);
+    store.finish(&id, &a, ttl).await.unwrap();
+    tokio::time::advance(ttl - Duration::from_millis(1)).await;
+    assert_eq!(
+        store.claim(&id, &new_owner_token(), LONG).await.unwrap(),
+        Claim::Done
+    );
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert_eq!(
+        store.claim(&id, &new_owner_token(), LONG).await.unwrap(),
+        Claim::New
+    );
+}
+
+/// Request ids are kept as digests: many ids that differ in one character,
+/// or only in length, each keep their own state.
+#[tokio::test]
+async fn dedup_memory_distinct_ids_stay_distinct() {
+    let store = MemoryStore::new(1_000_000);
+    let base = "amzn1.echo-api.request.00000000-0000-0000-0000-00000000000";
+    let done: Vec<String> = (0..50_000).map(|i| format!("{base}{i:x}")).collect();
+    for id in &done {
+        let owner = new_owner_token();
+        assert_eq!(store.claim(id, &owner, LONG).await.unwrap(), Claim::New);
+        store.finish(id, &owner, LONG).await.unwrap();
+    }
+    for id in &done {
+        assert_eq!(
+            store.claim(id, &new_owner_token(), LONG).await.unwrap(),
+            Claim::Done,
+            "{id}"
+        );
+    }
+    // Never seen: new, although each is a prefix or an extension of a done id.
+    for id in [
+        base.to_owned(),
+        format!("{base}0 "),
+        format!("{base}ffff0"),
+        String::new(),
+    ] {
+        assert_eq!(
+            store.claim(&id, &new_owner_token(), LONG).await.unwrap(),
+            Claim::New,
+            "{id:?}"
+        );
+    }
+}
+
+/// The background purge removes expired entries without anyone touching
+/// them (paused clock: the purge task's ticks run as time is advanced).
+#[tokio::test(start_paused = true)]
+async fn dedup_memory_purge_removes_expired_entries() {
+    let store = MemoryStore::new(100_000);
+    for _ in 0..20_000 {
+        let (id, owner) = (id(), new_owner_token());
+        store.claim(&id, &owner, LONG).await.unwrap();
+        store
+            .finish(&id, &owner, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    let abandoned = id();
+    store
+        .claim(&abandoned, &new_owner_token(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(store.entry_count(), 20_001);
+    tokio::time::advance(Duration::from_secs(30)).await;
+    for _ in 0..60 {
+        if store.entry_count() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(store.entry_count(), 0, "expired entries left after 60 s");
+}
+
+/// Purging around a claim still within its TTL never drops it: a
+/// re-delivery while the handler runs is still 409, and once finished, done.
+#[tokio::test(start_paused = true)]
+async fn dedup_memory_purge_keeps_a_live_claim() {
+    let store = MemoryStore::new(100_000);
+    let (id, owner) = (id(), new_owner_token());
+    let claim_ttl = Duration::from_secs(60);
+    assert_eq!(
+        store.claim(&id, &owner, claim_ttl).await.unwrap(),
+        Claim::New
+    );
+    // Lots of short-lived done marks next to it, expiring and purged while
+    // the claim is held.
+    for _ in 0..20_000 {
+        let (other, o) = (self::id(), new_owner_token());
+        store.claim(&other, &o, LONG).await.unwrap();
+        store
+            .finish(&other, &o, Duration::from_secs(5))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(50)).await; // the purge task runs
+    assert_eq!(store.entry_count(), 1, "only the claim is left");
+    assert_eq!(
+        store.claim(&id, &new_owner_token(), LONG).await.unwrap(),
+        Claim::InProgress
+    );
+    store.finish(&id, &owner, LONG).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(50)).await;
+    assert_eq!(
+        store.claim(&id, &new_owner_token(), LONG).await.unwrap(),
+        Claim::Done
+    );
+}
+
+/// A full store evicts the done marks closest to expiry: the most recent ones
+/// survive, the oldest are forgotten, the count never exceeds the bound.
+#[tokio::test(start_paused = true)]
+async fn dedup_memory_full_store_evicts_the_oldest_done_marks() {
+    let store = MemoryStore::new(1000);
+    let mut batches = Vec::new();
+    for _ in 0..20 {
+        let batch: Vec<String> = (0..160).map(|_| id()).collect();
+        for id in &batch {
+            let owner = new_owner_token();
+            assert_eq!(store.claim(id, &owner, LONG).await.unwrap(), Claim::New);
+            store.finish(id, &owner, LONG).await.unwrap();
+            assert!(store.entry_count() <= 1000);
+        }
+        batches.push(batch);
+        // The next batch expires a second later.
+        tokio::time::advance(Duration::from_secs(1)).await;
+    }
+    let done = |batch: &[String]| {
+        let store = &store;
+        let batch = batch.to_vec();
+        async move {
+            let mut n = 0;
+            for id in &batch {
+                if store.claim(id, &new_owner_token(), LONG).await.unwrap() == Claim::Done {
+                    n += 1;
+                }
+            }
+            n
+        }
+    };
+    assert_eq!(done(&batches[19]).await, 160, "the newest batch is kept");
+    assert_eq!(done(&batches[0]).await, 0, "the oldest batch is evicted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
