@@ -133,12 +133,21 @@ struct Latencies {
 async fn after_fill(store: &dyn DedupStore, done_ttl: Duration) -> Latencies {
     let began = Instant::now();
     for n in 0..MASS {
-        let (id, owner) = (format!("amzn1.echo-api.request.fill-{n}"), new_owner_token());
-        assert_eq!(store.claim(&id, &owner, CLAIM_TTL).await.ok(), Some(Claim::New));
+        let (id, owner) = (
+            format!("amzn1.echo-api.request.fill-{n}"),
+            new_owner_token(),
+        );
+        assert_eq!(
+            store.claim(&id, &owner, CLAIM_TTL).await.ok(),
+            Some(Claim::New)
+        );
         assert!(store.finish(&id, &owner, done_ttl).await.is_ok());
     }
     if began.elapsed() >= SHORT_TTL {
-        eprintln!("warning: the fill took {:?}, over the short TTL", began.elapsed());
+        eprintln!(
+            "warning: the fill took {:?}, over the short TTL",
+            began.elapsed()
+        );
     }
     tokio::time::sleep(PROBE_AT.saturating_sub(began.elapsed())).await;
     let mut samples = Vec::with_capacity(PROBES);
