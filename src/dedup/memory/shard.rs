@@ -87,10 +87,10 @@ impl Shard {
 
     pub(super) fn finish(&mut self, key: Digest, owner: &str, now: Now, ttl: Duration) -> Finish {
         let secs = now.secs();
-        let held = match self.claims.get(&key) {
-            None => None,
-            Some(claim) => Some(claim.expires > secs && &*claim.owner == owner),
-        };
+        let held = self
+            .claims
+            .get(&key)
+            .map(|claim| claim.expires > secs && &*claim.owner == owner);
         match held {
             Some(true) => {
                 self.claims.remove(&key);
