@@ -54,9 +54,23 @@ pub struct Server {
     max_connections: usize,
 }
 
-async fn bind_std(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    listener.into_std()
+/// Length of the listen queue asked for (the kernel caps it at
+/// `net.core.somaxconn`, 4096 on current Linux). A burst of connection
+/// attempts larger than the queue gets SYNs dropped and retried by clients
+/// after 1, 3, 7… s; tokio's default of 1024 is smaller than the default
+/// `server.max_connections`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn bind_std(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted server can bind at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)?.into_std()
 }
 
 impl Server {
@@ -73,13 +87,13 @@ impl Server {
     /// `server.max_connections` (with a warning) if it does not fit.
     pub async fn bind_endpoint(endpoint: Endpoint, config: Config) -> Result<Self, ServeError> {
         let s = &config.server;
-        let alexa = bind_std(s.listen).await?;
+        let alexa = bind_std(s.listen)?;
         // Port 0 asks for a free port each time: two of them are two ports.
         let shared = s.admin_listen == s.listen && s.listen.port() != 0;
         let admin = if shared {
             None
         } else {
-            Some(bind_std(s.admin_listen).await?)
+            Some(bind_std(s.admin_listen)?)
         };
         let max_connections = fd_limit::fit_connections(s.max_connections);
         Ok(Self {

@@ -268,3 +268,38 @@ format = "json"
     }
     child.kill().await.unwrap();
 }
+
+/// A burst of connection attempts larger than tokio's default listen queue
+/// (1024) is queued by the kernel, not dropped: 1,500 connections complete
+/// their handshake while nothing accepts them yet.
+#[tokio::test]
+async fn the_listen_queue_holds_a_burst_larger_than_1024_connections() {
+    const BURST: usize = 1500;
+    let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let fds = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
+    if somaxconn <= BURST || fds <= (BURST + 256) as u64 {
+        eprintln!("skipped: net.core.somaxconn = {somaxconn}, RLIMIT_NOFILE = {fds}");
+        return;
+    }
+    init_logs();
+    // Bound, not running: nothing accepts, so every connection waits in the
+    // listen queue.
+    let server = alexa_endpoint::Server::bind(Skill::builder().build(), test_config())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let mut held = Vec::with_capacity(BURST);
+    for i in 0..BURST {
+        // A dropped SYN would be retried after 1, 3, 7 s; the bound only
+        // keeps a broken listener from hanging the test.
+        let stream = tokio::time::timeout(Duration::from_secs(20), TcpStream::connect(addr))
+            .await
+            .unwrap_or_else(|_| panic!("connection {i} was not queued"))
+            .unwrap();
+        held.push(stream);
+    }
+    assert_eq!(held.len(), BURST);
+}
