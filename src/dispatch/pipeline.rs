@@ -137,7 +137,11 @@ impl Pipeline {
             Duration::from_secs(config.dedup.ttl_secs),
             config.dedup.on_store_error,
             tasks.clone(),
-        );
+        )
+        .with_error_observer({
+            let metrics = metrics.clone();
+            Arc::new(move || metrics.dedup_store_error())
+        });
         Ok(Self {
             skill,
             verifier,
