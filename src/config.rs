@@ -295,6 +295,10 @@ pub struct RedisStreamQueueConfig {
     /// Trim the stream to about this many entries (`MAXLEN ~`); none: no trim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxlen: Option<u64>,
+    /// PEM file of the CAs to trust for a `rediss://` URL instead of the web
+    /// PKI roots (as `dedup.redis_tls_ca`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_tls_ca: Option<PathBuf>,
 }
 
 fn default_include_token() -> bool {
@@ -332,6 +336,8 @@ enum RawQueueConfig {
         stream: String,
         #[serde(default)]
         maxlen: Option<u64>,
+        #[serde(default)]
+        redis_tls_ca: Option<PathBuf>,
         #[serde(default = "default_include_token")]
         include_token: bool,
         #[serde(default = "default_queue_max_in_flight")]
@@ -371,6 +377,7 @@ impl From<RawQueueConfig> for QueueConfig {
                 url,
                 stream,
                 maxlen,
+                redis_tls_ca,
                 include_token,
                 max_in_flight,
             } => (
@@ -380,6 +387,7 @@ impl From<RawQueueConfig> for QueueConfig {
                     url,
                     stream,
                     maxlen,
+                    redis_tls_ca,
                 }),
             ),
         };
@@ -433,6 +441,12 @@ impl QueueConfig {
                 }
                 if r.maxlen == Some(0) {
                     return Err(invalid("handler.queue.maxlen", "must be > 0 when set"));
+                }
+                if r.redis_tls_ca.is_some() && !is_tls_url(&r.url) {
+                    return Err(invalid(
+                        "handler.queue.redis_tls_ca",
+                        "is set, but handler.queue.url is not a rediss:// URL",
+                    ));
                 }
                 (&r.url, &["redis", "rediss"])
             }

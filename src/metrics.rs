@@ -79,6 +79,7 @@ pub struct Metrics {
     unprocessable: Counter,
     listener: ListenerMetrics,
     dedup_store_resets: Counter,
+    dedup_store_errors: Counter,
     queue_publish: Family<QueuePublishLabels, Counter>,
 }
 
@@ -269,6 +270,13 @@ impl Metrics {
             "Times the dedup store noticed it lost its data (re-deliveries may run twice)",
             dedup_store_resets.clone(),
         );
+        let dedup_store_errors = Counter::default();
+        registry.register(
+            "dedup_store_errors",
+            "Dedup store calls that failed (claim, done mark, release), whatever \
+             dedup.on_store_error decides",
+            dedup_store_errors.clone(),
+        );
         let queue_publish = Family::<QueuePublishLabels, Counter>::default();
         registry.register(
             "queue_publish",
@@ -296,6 +304,7 @@ impl Metrics {
             unprocessable,
             listener,
             dedup_store_resets,
+            dedup_store_errors,
             queue_publish,
         })
     }
@@ -390,6 +399,11 @@ impl Metrics {
     /// Count a data loss noticed by the dedup store.
     pub fn dedup_store_reset(&self) {
         self.dedup_store_resets.inc();
+    }
+
+    /// Count a dedup store call that failed.
+    pub fn dedup_store_error(&self) {
+        self.dedup_store_errors.inc();
     }
 
     /// Count one publish of the queue handler: `confirmed` by the broker, or

@@ -48,12 +48,14 @@ trap cleanup EXIT
 
 run() { # name concurrency failure_ttl
   local name="$1" concurrency="$2" ttl="$3"
-  local ep_port proxy_port cfg="$WORK_DIR/$1.toml" log="$WORK_DIR/$1.log"
+  local ep_port admin_port proxy_port cfg="$WORK_DIR/$1.toml" log="$WORK_DIR/$1.log"
   ep_port="$(free_port)"
+  admin_port="$(free_port)"
   proxy_port="$(free_port)"
   cat >"$cfg" <<EOF
 [server]
 listen = "127.0.0.1:$ep_port"
+admin_listen = "127.0.0.1:$admin_port"
 [verification]
 enabled = true
 skill_ids = ["amzn1.ask.skill.00000000-0000-0000-0000-0000000attack"]
@@ -73,8 +75,8 @@ EOF
   printf '\n=== %s: cert_download_concurrency = %s, cert_failure_ttl_secs = %s\n' "$name" "$concurrency" "$ttl"
   python3 bench/attack/cert-urls.py --endpoint-port "$ep_port" --proxy-port "$proxy_port" \
     --requests "$REQUESTS" --serial "$SERIAL" --delay-ms "$DELAY_MS"
-  # The endpoint's own count, where /metrics is served on the same listener.
-  curl -sf "http://127.0.0.1:$ep_port/metrics" 2>/dev/null \
+  # The endpoint's own count, from the admin listener.
+  curl -sf "http://127.0.0.1:$admin_port/metrics" 2>/dev/null \
     | grep -E '^alexa_endpoint_cert_downloads_total' | sed 's/^/metric  /' || true
   cleanup
   pid=""

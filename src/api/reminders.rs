@@ -31,7 +31,7 @@
 //! async fn on_message(ctx: RequestContext, msg: MessageReceivedRequest) -> HandlerResult {
 //!     let (Some(id), Some(text)) = (msg.message["reminder"].as_str(), msg.message["text"].as_str())
 //!     else {
-//!         return Ok(ctx.reject_message("message needs \"reminder\" and \"text\" strings"));
+//!         return Ok(Response::reject_message("message needs \"reminder\" and \"text\" strings"));
 //!     };
 //!     // Refuses (sending nothing) an apiEndpoint outside alexa_api.allowed_endpoints.
 //!     let reminders = ctx.reminders()?;
@@ -40,12 +40,12 @@
 //!         // Deleted meanwhile, or the permission was revoked: no re-delivery
 //!         // can change that, so acknowledge (logged at error, counted).
 //!         Err(e) if e.is_not_found() || e.is_permission_denied() => {
-//!             return Ok(ctx.reject_message(&e.to_string()))
+//!             return Ok(Response::reject_message(e.to_string()))
 //!         }
 //!         Err(e) => return Err(api_error(e)),
 //!     };
 //!     let Some(mut update) = current.to_request() else {
-//!         return Ok(ctx.reject_message("the reminder has no trigger or text"));
+//!         return Ok(Response::reject_message("the reminder has no trigger or text"));
 //!     };
 //!     for content in &mut update.alert_info.spoken_info.content {
 //!         content.text = text.to_owned();

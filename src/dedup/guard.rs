@@ -27,6 +27,9 @@ const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(50);
 /// Longest pause between done-mark retries.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
+/// Called once for every store call that fails.
+pub type StoreErrorObserver = Arc<dyn Fn() + Send + Sync>;
+
 /// What [`DedupGuard::run`] reports, exactly once per call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Guarded<T> {
@@ -49,6 +52,7 @@ pub struct DedupGuard {
     done_ttl: Duration,
     on_store_error: OnStoreError,
     tasks: TaskTracker,
+    on_error: Option<StoreErrorObserver>,
 }
 
 impl DedupGuard {
@@ -68,6 +72,20 @@ impl DedupGuard {
             done_ttl,
             on_store_error,
             tasks,
+            on_error: None,
+        }
+    }
+
+    /// Call `observer` for every store call that fails (claim, done mark,
+    /// release, done-mark retry), whatever `on_store_error` decides.
+    pub fn with_error_observer(mut self, observer: StoreErrorObserver) -> Self {
+        self.on_error = Some(observer);
+        self
+    }
+
+    fn store_failed(&self) {
+        if let Some(observe) = &self.on_error {
+            observe();
         }
     }
 
@@ -99,21 +117,25 @@ impl DedupGuard {
                 return Ok(Guarded::AlreadyDone);
             }
             Ok(Claim::InProgress) => return Ok(Guarded::Lost),
-            Err(e) => match self.on_store_error {
-                OnStoreError::Reject => return Err(e),
-                OnStoreError::Process => {
-                    tracing::warn!(
-                        request_id = %id, error = %e,
-                        "dedup store unavailable; handling anyway (dedup.on_store_error = \"process\"): a re-delivery may run the handler again"
-                    );
-                    return Ok(Guarded::Done(work.await));
+            Err(e) => {
+                self.store_failed();
+                match self.on_store_error {
+                    OnStoreError::Reject => return Err(e),
+                    OnStoreError::Process => {
+                        tracing::warn!(
+                            request_id = %id, error = %e,
+                            "dedup store unavailable; handling anyway (dedup.on_store_error = \"process\"): a re-delivery may run the handler again"
+                        );
+                        return Ok(Guarded::Done(work.await));
+                    }
                 }
-            },
+            }
         }
         let result = work.await;
         if succeeded(&result) {
             self.finish(id, owner).await;
         } else if let Err(e) = self.store.release(id, &owner).await {
+            self.store_failed();
             tracing::warn!(request_id = %id, error = %e,
                 "could not release the claim; a re-delivery waits until it expires");
         }
@@ -124,6 +146,7 @@ impl DedupGuard {
     /// still blocks re-deliveries.
     async fn finish(&self, id: &str, owner: String) {
         if let Err(e) = self.store.finish(id, &owner, self.done_ttl).await {
+            self.store_failed();
             tracing::warn!(request_id = %id, error = %e, "could not mark the message handled; retrying");
             self.tasks.spawn(retry_finish(
                 self.store.clone(),
@@ -131,6 +154,7 @@ impl DedupGuard {
                 owner,
                 self.done_ttl,
                 self.claim_ttl,
+                self.on_error.clone(),
             ));
         }
     }
@@ -145,6 +169,7 @@ async fn retry_finish(
     owner: String,
     done_ttl: Duration,
     claim_ttl: Duration,
+    on_error: Option<StoreErrorObserver>,
 ) {
     let give_up = tokio::time::Instant::now() + claim_ttl;
     let mut pause = FIRST_RETRY_PAUSE;
@@ -155,7 +180,12 @@ async fn retry_finish(
                 tracing::info!(request_id = %id, "message marked handled after a retry");
                 return;
             }
-            Err(_) => pause = (pause * 2).min(MAX_RETRY_PAUSE),
+            Err(_) => {
+                if let Some(observe) = &on_error {
+                    observe();
+                }
+                pause = (pause * 2).min(MAX_RETRY_PAUSE);
+            }
         }
     }
     tracing::error!(request_id = %id,
@@ -377,11 +407,20 @@ mod tests {
             Err(StoreError::Timeout)
         ));
         assert_eq!(runs.load(Ordering::SeqCst), 0);
+        let errors = Arc::new(AtomicUsize::new(0));
         let (process, _) = guard(&store, OnStoreError::Process);
+        let process = process.with_error_observer({
+            let errors = errors.clone();
+            Arc::new(move || {
+                errors.fetch_add(1, Ordering::SeqCst);
+            })
+        });
         assert_eq!(
             process.run("f", work(), ok).await.unwrap(),
             Guarded::Done(Ok(1))
         );
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+        // Handled anyway, but the failed claim is still counted.
+        assert_eq!(errors.load(Ordering::SeqCst), 1);
     }
 }

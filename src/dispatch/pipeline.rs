@@ -29,7 +29,7 @@ use crate::dispatch::{Outcome, RequestContext, Skill};
 use crate::envelope::{self, RequestEnvelope, RequestKind};
 use crate::error::EndpointError;
 use crate::metrics::{CertFiguresSource, Metrics};
-use crate::verify::Verifier;
+use crate::verify::{Verifier, VerifyError};
 
 /// Extra lifetime of a dedup claim beyond the handler deadline, so that a
 /// claim outlives a handler that finishes right at its deadline but a
@@ -137,7 +137,11 @@ impl Pipeline {
             Duration::from_secs(config.dedup.ttl_secs),
             config.dedup.on_store_error,
             tasks.clone(),
-        );
+        )
+        .with_error_observer({
+            let metrics = metrics.clone();
+            Arc::new(move || metrics.dedup_store_error())
+        });
         Ok(Self {
             skill,
             verifier,
@@ -180,6 +184,11 @@ impl Pipeline {
         if let Some(verifier) = &self.verifier {
             if let Err(e) = verifier.verify_signature(headers, &body, now).await {
                 self.metrics.verification_failure(e.reason());
+                if matches!(e, VerifyError::CertDownloadsSaturated) {
+                    // The cert download pool is an outbound pool like the
+                    // webhook's: its 503s are shedding too.
+                    self.metrics.shed("outbound_saturated");
+                }
                 return Handled::rejected(None, e.into());
             }
         }

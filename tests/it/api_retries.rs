@@ -70,15 +70,15 @@ async fn mount_sequence(
 /// waiting for a retry until the pipeline's deadline (also 503, counted as
 /// `deadline`), and no retry was made.
 async fn assert_failed_at_once(app: &TestApp) {
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
     assert_eq!(retries_metric(&metrics, "reminders"), None, "{metrics}");
     assert!(
         metrics
             .lines()
-            .any(|l| l == r#"alexa_endpoint_handler_errors_total{kind="unavailable"} 1"#),
+            .any(|l| l == r#"alexa_endpoint_handler_errors_total{kind="handler_unavailable"} 1"#),
         "{metrics}"
     );
-    assert!(!metrics.contains(r#"kind="deadline""#), "{metrics}");
+    assert!(!metrics.contains(r#"kind="handler_deadline_exceeded""#), "{metrics}");
 }
 
 fn retries_metric(metrics: &str, api: &str) -> Option<u64> {
@@ -105,7 +105,7 @@ async fn a_429_with_retry_after_1_then_201_succeeds_after_exactly_two_calls() {
     let res = app.post(intent_body("create", &api.uri())).await;
     assert_eq!(res.status(), 200);
     assert_eq!(api.received_requests().await.unwrap().len(), 2);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
     assert_eq!(retries_metric(&metrics, "reminders"), Some(1), "{metrics}");
     assert!(
         metrics
@@ -157,7 +157,7 @@ async fn a_5xx_twice_then_success_is_three_calls() {
     let res = app.post(message_for("list", &api.uri())).await;
     assert_eq!(res.status(), 200);
     assert_eq!(api.received_requests().await.unwrap().len(), 3);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
     assert_eq!(retries_metric(&metrics, "reminders"), Some(2), "{metrics}");
     app.stop().await;
 }
@@ -220,7 +220,7 @@ async fn a_400_is_never_retried() {
         500
     );
     assert_eq!(api.received_requests().await.unwrap().len(), 1);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
     assert_eq!(retries_metric(&metrics, "reminders"), None, "{metrics}");
     app.stop().await;
 }
@@ -328,7 +328,7 @@ async fn list_sync_inherits_the_retries() {
     v["context"]["System"]["apiAccessToken"] = "Atza|ls".into();
     let res = app.post(serde_json::to_vec(&v).unwrap()).await;
     assert_eq!(res.status(), 200);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
     assert_eq!(retries_metric(&metrics, "lists"), Some(2), "{metrics}");
     app.stop().await;
 }

@@ -23,7 +23,7 @@ fn metric_value(text: &str, name: &str) -> Option<f64> {
 }
 
 async fn resets_metric(app: &TestApp) -> f64 {
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.admin_get("/metrics").await.text().await.unwrap();
     metric_value(&text, METRIC).unwrap_or_else(|| panic!("no {METRIC} in:\n{text}"))
 }
 
@@ -54,7 +54,7 @@ async fn dedup_redis_restart_without_persistence_is_detected_logged_counted() {
     // The first look wrote the marker.
     let deadline = Instant::now() + Duration::from_secs(10);
     while !marker_exists(&redis.url(), &prefix).await {
-        assert_eq!(app.get("/readyz").await.status(), 200);
+        assert_eq!(app.admin_get("/readyz").await.status(), 200);
         assert!(Instant::now() < deadline, "no marker written");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -76,7 +76,7 @@ async fn dedup_redis_restart_without_persistence_is_detected_logged_counted() {
 
     let deadline = Instant::now() + Duration::from_secs(10);
     while resets_metric(&app).await < 1.0 {
-        let _ = app.get("/readyz").await;
+        let _ = app.admin_get("/readyz").await;
         assert!(Instant::now() < deadline, "the loss was not counted");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -95,7 +95,7 @@ async fn dedup_redis_restart_without_persistence_is_detected_logged_counted() {
         while Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(app.get("/readyz").await.status(), 200);
+        assert_eq!(app.admin_get("/readyz").await.status(), 200);
     }
     assert_eq!(resets_metric(&app).await, 1.0);
     app.stop().await;

@@ -204,6 +204,7 @@ async fn redis_down_reject_answers_503_then_handles_once_after_restart() {
         1,
         "the handler must not run while the store is down"
     );
+    assert!(store_errors(&app).await >= 1);
     assert_eq!(app.admin_get("/readyz").await.status(), 503);
 
     redis.restart().await;
@@ -241,7 +242,19 @@ async fn redis_down_process_handles_anyway() {
         200
     );
     assert_eq!(runs.get(), 1);
+    // Handled anyway, but the store failure is counted: the "dedup store
+    // down" alert sees it under either policy.
+    assert!(store_errors(&app).await >= 1);
     app.stop().await;
+}
+
+/// `alexa_endpoint_dedup_store_errors_total` from the admin listener.
+async fn store_errors(app: &TestApp) -> u64 {
+    let text = app.admin_get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("alexa_endpoint_dedup_store_errors_total "))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or_else(|| panic!("no dedup_store_errors_total in {text}"))
 }
 
 /// A replica process: the binary with Redis dedup under `dedup`'s prefix and

@@ -30,7 +30,7 @@ async fn start(format: &str) -> Process {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.toml");
     let config = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[verification]\nenabled = false\n[log]\nformat = \"{format}\"\n"
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n[verification]\nenabled = false\n[log]\nformat = \"{format}\"\n"
     );
     std::fs::write(&file, config).unwrap();
     let mut child = command()

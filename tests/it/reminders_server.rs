@@ -200,7 +200,7 @@ async fn each_call_from_a_message_handler() {
             r#"{"version":"1.0","response":{}}"#
         );
     }
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
     assert!(
         metrics
             .lines()
@@ -233,7 +233,7 @@ async fn a_missing_permission_is_asked_for_in_session_and_acknowledged_out_of_se
         // Out of session there is no one to ask: re-delivery cannot help.
         let res = app.post(message_for("update", &api.uri())).await;
         assert_eq!(res.status(), 200, "{status}");
-        let metrics = app.get("/metrics").await.text().await.unwrap();
+        let metrics = app.admin_get("/metrics").await.text().await.unwrap();
         assert!(
             metrics
                 .lines()

@@ -81,7 +81,7 @@ async fn post(app: &TestApp, cert_url: &str) -> (u16, String) {
 
 /// The value of one exposition line, e.g. `..._total{result="ok"}`.
 async fn metric(app: &TestApp, series: &str) -> Option<u64> {
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.admin_get("/metrics").await.text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
@@ -228,10 +228,17 @@ async fn past_the_download_cap_one_more_url_is_503_at_once() {
     );
     assert_eq!(source.asked().len(), CAP + 1);
     assert_eq!(app.runs.get(), 0);
-    let metrics = app.app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.app.admin_get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.lines().any(|l| l
             == "alexa_endpoint_verification_failures_total{reason=\"cert_downloads_saturated\"} 1"),
+        "{metrics}"
+    );
+    // The shedding panel and alert see it as an outbound pool at capacity.
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "alexa_endpoint_shed_requests_total{reason=\"outbound_saturated\"} 1"),
         "{metrics}"
     );
     let app = Arc::into_inner(app).expect("no other owner");

@@ -4,35 +4,40 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use secrecy::{ExposeSecret, SecretString};
 
 use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
 use crate::config::RedisStreamQueueConfig;
 use crate::handlers::HandlerSetupError;
+use crate::redis_conn::{describe_error, RedisClient, RedisConn, RedisSettings, RedisSetupError};
 
-/// Open a self-reconnecting Redis connection for `url`, each command bounded
-/// by `timeout`.
-///
-/// Kept apart so that a shared, TLS- and Cluster-aware Redis connector can
-/// replace it without touching the publisher.
-pub async fn connect_redis(
-    url: &SecretString,
+/// Config key of the queue's Redis URL.
+const URL_KEY: &str = "handler.queue.url";
+/// Config key of the CA file for a `rediss://` queue URL.
+const TLS_CA_KEY: &str = "handler.queue.redis_tls_ca";
+
+/// Check the settings of `cfg` (URL, TLS options, CA file) with the same
+/// rules as the dedup store's Redis: `rediss://` verifies certificate and
+/// host name, against `redis_tls_ca` when set, else the web PKI roots.
+/// A connection attempt is bounded by `timeout` (at least 1 s, at most
+/// [`STARTUP_TIMEOUT`]).
+fn redis_client(
+    cfg: &RedisStreamQueueConfig,
     timeout: Duration,
-) -> redis::RedisResult<ConnectionManager> {
-    let client = redis::Client::open(url.expose_secret())?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(STARTUP_TIMEOUT.min(timeout.max(Duration::from_secs(1))))
-        .set_response_timeout(timeout)
-        // A failed reconnect is retried on the next command, not in a loop
-        // that outlives the handler deadline.
-        .set_number_of_retries(0);
-    ConnectionManager::new_with_config(client, config).await
+) -> Result<RedisClient, RedisSetupError> {
+    RedisClient::new(RedisSettings {
+        url_key: URL_KEY,
+        url: &cfg.url,
+        cluster_nodes_key: URL_KEY,
+        cluster_nodes: &[],
+        tls_ca_key: TLS_CA_KEY,
+        tls_ca: cfg.redis_tls_ca.as_deref(),
+        timeout: STARTUP_TIMEOUT.min(timeout.max(Duration::from_secs(1))),
+    })
 }
 
-/// Appends messages to a Redis stream over one managed connection.
+/// Appends messages to a Redis stream over one self-reconnecting connection.
 pub struct RedisStreamPublisher {
-    conn: ConnectionManager,
+    conn: RedisConn,
     stream: String,
     maxlen: Option<u64>,
     redactor: Redactor,
@@ -55,19 +60,26 @@ impl RedisStreamPublisher {
         timeout: Duration,
     ) -> Result<Self, HandlerSetupError> {
         let redactor = Redactor::new(&cfg.url);
-        let conn =
-            match tokio::time::timeout(STARTUP_TIMEOUT, connect_redis(&cfg.url, timeout)).await {
-                Ok(Ok(conn)) => conn,
-                Ok(Err(e)) => {
-                    return Err(redactor
-                        .setup_error("handler.queue.url", format!("cannot connect to Redis: {e}")))
-                }
-                Err(_) => {
-                    return Err(
-                        redactor.setup_error("handler.queue.url", "Redis did not answer in time")
-                    )
-                }
+        let client = redis_client(cfg, timeout).map_err(|e| {
+            let key = match e {
+                RedisSetupError::TlsCa { .. } => TLS_CA_KEY,
+                _ => URL_KEY,
             };
+            HandlerSetupError {
+                key,
+                reason: redactor.clean(e),
+            }
+        })?;
+        let conn = match tokio::time::timeout(STARTUP_TIMEOUT, client.connect()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => {
+                return Err(redactor.setup_error(
+                    URL_KEY,
+                    format!("cannot connect to Redis: {}", describe_error(&e)),
+                ))
+            }
+            Err(_) => return Err(redactor.setup_error(URL_KEY, "Redis did not answer in time")),
+        };
         tracing::info!(url = redactor.url(), stream = %cfg.stream, "queue: appending to a Redis stream");
         Ok(Self {
             conn,
@@ -83,7 +95,7 @@ impl RedisStreamPublisher {
         } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
             PublishError::NotConnected
         } else {
-            PublishError::Broker(self.redactor.clean(e))
+            PublishError::Broker(self.redactor.clean(describe_error(&e)))
         }
     }
 }

@@ -148,7 +148,7 @@ async fn publishes_once_persistent_with_its_id_and_acknowledges_only_after_the_c
     assert_eq!(res.status(), 200);
     assert!(topology.drain().await.is_empty(), "published twice");
     assert_eq!(publish_count(&app, "amqp", "confirmed").await, 1);
-    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    let ready: Value = app.admin_get("/readyz").await.json().await.unwrap();
     assert_eq!(ready["handler"], "amqp");
     app.stop().await;
     topology.delete().await;

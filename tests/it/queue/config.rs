@@ -74,6 +74,20 @@ fn kind_queue_without_a_backend_and_bad_values_are_refused() {
             .unwrap_err()
             .to_string();
     assert!(err.contains("handler.queue.max_in_flight"), "{err}");
+    let err = parse(
+        "backend = \"redis-stream\"\nurl = \"redis://h\"\nstream = \"s\"\nredis_tls_ca = \"ca.pem\"",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("handler.queue.redis_tls_ca"), "{err}");
+    let cfg = parse(
+        "backend = \"redis-stream\"\nurl = \"rediss://h:6380\"\nstream = \"s\"\nredis_tls_ca = \"ca.pem\"",
+    )
+    .unwrap();
+    assert!(matches!(
+        &cfg.handler.queue.unwrap().backend,
+        QueueBackend::RedisStream(r) if r.redis_tls_ca.as_deref() == Some(std::path::Path::new("ca.pem"))
+    ));
 }
 
 #[test]

@@ -63,7 +63,7 @@ fn expected_payload(request_id: &str, message: &Value, include_token: bool) -> V
 
 /// The value of `alexa_endpoint_queue_publish_total{backend,result}` (0 when absent).
 async fn publish_count(app: &TestApp, backend: &str, result: &str) -> u64 {
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.admin_get("/metrics").await.text().await.unwrap();
     let needle =
         format!("alexa_endpoint_queue_publish_total{{backend=\"{backend}\",result=\"{result}\"}} ");
     text.lines()
@@ -76,7 +76,7 @@ async fn publish_count(app: &TestApp, backend: &str, result: &str) -> u64 {
 async fn wait_ready(app: &TestApp, status: u16) {
     let started = Instant::now();
     loop {
-        if app.get("/readyz").await.status().as_u16() == status {
+        if app.admin_get("/readyz").await.status().as_u16() == status {
             return;
         }
         assert!(

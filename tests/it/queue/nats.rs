@@ -90,7 +90,7 @@ async fn publishes_once_with_its_id_and_acknowledges_only_after_the_pub_ack() {
     assert_eq!(publish_count(&app, "nats", "confirmed").await, 1);
     assert_eq!(publish_count(&app, "nats", "failed").await, 0);
 
-    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    let ready: Value = app.admin_get("/readyz").await.json().await.unwrap();
     assert_eq!(ready["handler"], "nats");
     app.stop().await;
     js.delete_stream(&name).await.unwrap();

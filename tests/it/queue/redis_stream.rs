@@ -1,6 +1,7 @@
 //! `backend = "redis-stream"` against the machine's Redis.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use alexa_endpoint::config::{QueueBackend, RedisStreamQueueConfig};
 use redis::AsyncCommands;
@@ -9,22 +10,35 @@ use serde_json::{json, Value};
 
 use super::proxy::TcpProxy;
 use super::*;
-use crate::support::redis::{raw_connection, shared_redis};
+use crate::support::redis::{raw_connection, shared_redis, RedisServer, TestTls};
 
 fn backend(url: &str, stream: &str, maxlen: Option<u64>) -> QueueBackend {
     QueueBackend::RedisStream(RedisStreamQueueConfig {
         url: SecretString::from(url.to_owned()),
         stream: stream.to_owned(),
         maxlen,
+        redis_tls_ca: None,
     })
 }
 
-/// `XRANGE`'s reply: (entry id, [(field, value)]).
-type Entries = Vec<(String, Vec<(String, Vec<u8>)>)>;
+/// A `redis-stream` backend on `url` trusting the CAs in `ca` (if any).
+fn tls_backend(url: &str, stream: &str, ca: Option<&Path>) -> QueueBackend {
+    QueueBackend::RedisStream(RedisStreamQueueConfig {
+        url: SecretString::from(url.to_owned()),
+        stream: stream.to_owned(),
+        maxlen: None,
+        redis_tls_ca: ca.map(Path::to_path_buf),
+    })
+}
 
-/// Every entry of `stream`: its field names in order, `requestId`, `payload`.
-async fn entries(url: &str, stream: &str) -> Vec<(Vec<String>, String, Value)> {
-    let mut conn = raw_connection(url).await;
+/// `XRANGE` over TLS, trusting `ca`: the entries' `requestId`s.
+async fn tls_request_ids(url: &str, ca: &Path, stream: &str) -> Vec<String> {
+    let certs = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(std::fs::read(ca).unwrap()),
+    };
+    let client = redis::Client::build_with_tls(url, certs).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let raw: Entries = redis::cmd("XRANGE")
         .arg(stream)
         .arg("-")
@@ -33,31 +47,64 @@ async fn entries(url: &str, stream: &str) -> Vec<(Vec<String>, String, Value)> {
         .await
         .unwrap();
     raw.into_iter()
-        .map(|(_entry_id, fields)| {
-            let names = fields.iter().map(|(k, _)| k.clone()).collect();
-            let get = |name: &str| {
-                fields
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
-            (
-                names,
-                String::from_utf8(get("requestId")).unwrap(),
-                serde_json::from_slice(&get("payload")).unwrap(),
-            )
+        .filter_map(|(_, fields)| {
+            fields
+                .into_iter()
+                .find(|(k, _)| k == "requestId")
+                .map(|(_, v)| String::from_utf8(v).unwrap())
         })
         .collect()
 }
 
-async fn delete(url: &str, stream: &str) {
-    let mut conn = raw_connection(url).await;
-    let _: () = conn.del(stream).await.unwrap();
+/// `rediss://` with `handler.queue.redis_tls_ca`: the same TLS rules as the
+/// dedup store (certificate and host checked against the CA file).
+#[tokio::test]
+async fn rediss_url_with_the_right_ca_appends_once() {
+    let tls = TestTls::new("queue", &["localhost", "127.0.0.1"]);
+    let Some(server) = RedisServer::start_tls(tls.clone()).await else {
+        return;
+    };
+    let url = server.url();
+    assert!(url.starts_with("rediss://"), "{url}");
+    let stream = unique("alexa-test-stream-tls");
+    let app = spawn_queue_app(queue_config(
+        tls_backend(&url, &stream, Some(&tls.ca)),
+        true,
+    ))
+    .await;
+    wait_ready(&app, 200).await;
+    let id = unique("amzn1.echo-api.request.redis-tls");
+    let res = app
+        .post(message_body(&id, json!({"over": "tls"})))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(tls_request_ids(&url, &tls.ca, &stream).await, vec![id]);
+    assert_eq!(publish_count(&app, "redis-stream", "confirmed").await, 1);
+    app.stop().await;
 }
 
-fn fields() -> Vec<String> {
-    vec!["requestId".to_owned(), "payload".to_owned()]
+/// A CA that did not sign the server's certificate, or none (web PKI roots
+/// only): the handler does not start, and the error names the certificate.
+#[tokio::test]
+async fn rediss_url_with_a_wrong_or_no_ca_is_refused_at_start() {
+    let tls = TestTls::new("queue-server", &["localhost", "127.0.0.1"]);
+    let other = TestTls::new("queue-other", &["localhost", "127.0.0.1"]);
+    let Some(server) = RedisServer::start_tls(tls.clone()).await else {
+        return;
+    };
+    for ca in [Some(other.ca.as_path()), None] {
+        let cfg = queue_config(tls_backend(&server.url(), "never-written", ca), true);
+        let err = connect_skill_from_config(&cfg)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("connected with CA {ca:?}"));
+        assert_eq!(err.key, "handler.queue.url");
+        assert!(
+            err.reason.contains("TLS certificate not accepted"),
+            "CA {ca:?}: {}",
+            err.reason
+        );
+    }
 }
 
 #[tokio::test]
@@ -80,7 +127,7 @@ async fn appends_once_with_its_id_and_acknowledges_only_after_the_reply() {
     assert_eq!(res.status(), 200);
     assert_eq!(entries(&url, &stream).await.len(), 1, "published twice");
     assert_eq!(publish_count(&app, "redis-stream", "confirmed").await, 1);
-    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    let ready: Value = app.admin_get("/readyz").await.json().await.unwrap();
     assert_eq!(ready["handler"], "redis-stream");
     app.stop().await;
     delete(&url, &stream).await;
