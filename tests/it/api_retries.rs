@@ -78,7 +78,10 @@ async fn assert_failed_at_once(app: &TestApp) {
             .any(|l| l == r#"alexa_endpoint_handler_errors_total{kind="handler_unavailable"} 1"#),
         "{metrics}"
     );
-    assert!(!metrics.contains(r#"kind="handler_deadline_exceeded""#), "{metrics}");
+    assert!(
+        !metrics.contains(r#"kind="handler_deadline_exceeded""#),
+        "{metrics}"
+    );
 }
 
 fn retries_metric(metrics: &str, api: &str) -> Option<u64> {

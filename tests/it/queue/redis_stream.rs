@@ -74,9 +74,7 @@ async fn rediss_url_with_the_right_ca_appends_once() {
     .await;
     wait_ready(&app, 200).await;
     let id = unique("amzn1.echo-api.request.redis-tls");
-    let res = app
-        .post(message_body(&id, json!({"over": "tls"})))
-        .await;
+    let res = app.post(message_body(&id, json!({"over": "tls"}))).await;
     assert_eq!(res.status(), 200);
     assert_eq!(tls_request_ids(&url, &tls.ca, &stream).await, vec![id]);
     assert_eq!(publish_count(&app, "redis-stream", "confirmed").await, 1);
