@@ -31,6 +31,47 @@ fn tls_backend(url: &str, stream: &str, ca: Option<&Path>) -> QueueBackend {
     })
 }
 
+/// `XRANGE`'s reply: (entry id, [(field, value)]).
+type Entries = Vec<(String, Vec<(String, Vec<u8>)>)>;
+
+/// Every entry of `stream`: its field names in order, `requestId`, `payload`.
+async fn entries(url: &str, stream: &str) -> Vec<(Vec<String>, String, Value)> {
+    let mut conn = raw_connection(url).await;
+    let raw: Entries = redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    raw.into_iter()
+        .map(|(_entry_id, fields)| {
+            let names = fields.iter().map(|(k, _)| k.clone()).collect();
+            let get = |name: &str| {
+                fields
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            (
+                names,
+                String::from_utf8(get("requestId")).unwrap(),
+                serde_json::from_slice(&get("payload")).unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn delete(url: &str, stream: &str) {
+    let mut conn = raw_connection(url).await;
+    let _: () = conn.del(stream).await.unwrap();
+}
+
+fn fields() -> Vec<String> {
+    vec!["requestId".to_owned(), "payload".to_owned()]
+}
+
 /// `XRANGE` over TLS, trusting `ca`: the entries' `requestId`s.
 async fn tls_request_ids(url: &str, ca: &Path, stream: &str) -> Vec<String> {
     let certs = redis::TlsCertificates {
