@@ -97,7 +97,7 @@ impl ListenerMetrics {
         // Both reasons exist from the start, at 0: the shedding ratio is 0,
         // not absent, before the first shed request.
         for reason in ["in_flight", "outbound_saturated"] {
-            self.shed.get_or_create(&ReasonLabel { reason });
+            drop(self.shed.get_or_create(&ReasonLabel { reason }));
         }
         registry.register(
             "in_flight_requests",
