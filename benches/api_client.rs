@@ -20,6 +20,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const TOKEN: &str = "bench-token";
 
 fn main() {
+    alexa_endpoint::install_crypto_provider();
     let rt = Runtime::new().expect("runtime");
     let server = rt.block_on(async {
         let server = MockServer::start().await;
