@@ -389,3 +389,59 @@ mod tests {
         assert_eq!(encode_segment("a b"), "a%20b");
     }
 }
+
+/// One user's access to Alexa's APIs: the request's `apiEndpoint` (already
+/// allowlisted) and its `apiAccessToken`. The List and Reminders clients are
+/// thin typed layers over its one `call`.
+#[derive(Clone)]
+pub(crate) struct UserApi {
+    http: Http,
+    base: String,
+    token: secrecy::SecretString,
+}
+
+impl UserApi {
+    /// `base` must already have passed the allowlist.
+    pub(crate) fn new(http: Http, base: String, token: secrecy::SecretString) -> Self {
+        Self { http, base, token }
+    }
+
+    /// The `apiEndpoint` (no trailing slash).
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Bound retries by `deadline`.
+    pub(crate) fn set_deadline(&mut self, deadline: Instant) {
+        self.http.deadline = Some(deadline);
+    }
+
+    /// One call of `api`: Bearer token, `Accept: application/json`, a JSON
+    /// body when there is one. A POST creates something, so it is not
+    /// retried after an ambiguous failure; every other method is.
+    pub(crate) async fn call<B: serde::Serialize + ?Sized>(
+        &self,
+        api: &'static str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Bytes, ApiError> {
+        use secrecy::ExposeSecret;
+        let idempotency = if method == reqwest::Method::POST {
+            Idempotency::NonIdempotent
+        } else {
+            Idempotency::Idempotent
+        };
+        let mut request = self
+            .http
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token.expose_secret())
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let (_, body) = self.http.execute(api, idempotency, request).await?;
+        Ok(body)
+    }
+}

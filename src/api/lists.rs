@@ -10,14 +10,13 @@ use std::fmt;
 
 use base64::Engine;
 use reqwest::Method;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use tokio::time::Instant;
 
-use super::http::{decode_json, encode_segment, Http};
-use super::retry::Idempotency;
+use super::http::{decode_json, encode_segment, Http, UserApi};
 use super::ApiError;
 
 /// Observer name of List Management calls.
@@ -190,15 +189,13 @@ fn decoded_list_id(list_id: &str) -> String {
 /// endpoint against the allowlist. `Debug` never shows the token.
 #[derive(Clone)]
 pub struct ListsClient {
-    http: Http,
-    base: String,
-    token: SecretString,
+    api: UserApi,
 }
 
 impl fmt::Debug for ListsClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ListsClient")
-            .field("endpoint", &self.base)
+            .field("endpoint", &self.api.base())
             .field("token", &"[redacted]")
             .finish()
     }
@@ -207,48 +204,31 @@ impl fmt::Debug for ListsClient {
 impl ListsClient {
     /// `base` must already have passed the allowlist.
     pub(crate) fn new(http: Http, base: String, token: SecretString) -> Self {
-        Self { http, base, token }
+        Self {
+            api: UserApi::new(http, base, token),
+        }
     }
 
     /// The `apiEndpoint` this client talks to (no trailing slash).
     pub fn endpoint(&self) -> &str {
-        &self.base
+        self.api.base()
     }
 
     /// Bound the retries of this client's calls by `deadline` (a handler's:
     /// [`RequestContext::lists`](crate::RequestContext::lists) sets it).
     pub fn with_deadline(mut self, deadline: Instant) -> Self {
-        self.http.deadline = Some(deadline);
+        self.api.set_deadline(deadline);
         self
     }
 
     /// One call: Bearer token, `Accept: application/json`, and a JSON body
-    /// (hence `Content-Type: application/json`) when there is one.
     async fn call(
         &self,
         method: Method,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<bytes::Bytes, ApiError> {
-        // A POST creates (an item, a list): a second one after an ambiguous
-        // failure could create it twice.
-        let method_is_post = method == Method::POST;
-        let mut request = self
-            .http
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(self.token.expose_secret())
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let idempotency = if method_is_post {
-            Idempotency::NonIdempotent
-        } else {
-            Idempotency::Idempotent
-        };
-        let (_, body) = self.http.execute(API, idempotency, request).await?;
-        Ok(body)
+        self.api.call(API, method, path, body.as_ref()).await
     }
 
     /// Metadata of all the user's lists, default lists included
@@ -293,12 +273,12 @@ impl ListsClient {
 
     /// A `links.next` value as a path on this endpoint.
     fn next_page_path(&self, link: &str) -> Result<String, ApiError> {
-        let path = match link.strip_prefix(self.base.as_str()) {
+        let path = match link.strip_prefix(self.api.base()) {
             Some(rest) => rest.to_owned(),
             None if link.contains("://") => {
                 return Err(ApiError::Decode(format!(
                     "links.next {link:?} is not on {}",
-                    self.base
+                    self.api.base()
                 )))
             }
             None => link.to_owned(),

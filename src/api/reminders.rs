@@ -69,13 +69,12 @@
 use std::fmt;
 
 use reqwest::Method;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-use super::http::{decode_json, encode_segment, Http};
-use super::retry::Idempotency;
+use super::http::{decode_json, encode_segment, Http, UserApi};
 use super::ApiError;
 
 /// Observer name of Reminders calls.
@@ -352,15 +351,13 @@ fn string_or_number<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, 
 /// never made, so that one call never creates two reminders.
 #[derive(Clone)]
 pub struct RemindersClient {
-    http: Http,
-    base: String,
-    token: SecretString,
+    api: UserApi,
 }
 
 impl fmt::Debug for RemindersClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RemindersClient")
-            .field("endpoint", &self.base)
+            .field("endpoint", &self.api.base())
             .field("token", &"[redacted]")
             .finish()
     }
@@ -369,18 +366,20 @@ impl fmt::Debug for RemindersClient {
 impl RemindersClient {
     /// `base` must already have passed the allowlist.
     pub(crate) fn new(http: Http, base: String, token: SecretString) -> Self {
-        Self { http, base, token }
+        Self {
+            api: UserApi::new(http, base, token),
+        }
     }
 
     /// The `apiEndpoint` this client talks to (no trailing slash).
     pub fn endpoint(&self) -> &str {
-        &self.base
+        self.api.base()
     }
 
     /// Bound the retries of this client's calls by `deadline` (a handler's:
     /// [`RequestContext::reminders`](crate::RequestContext::reminders) sets it).
     pub fn with_deadline(mut self, deadline: Instant) -> Self {
-        self.http.deadline = Some(deadline);
+        self.api.set_deadline(deadline);
         self
     }
 
@@ -390,22 +389,7 @@ impl RemindersClient {
         path: &str,
         body: Option<&ReminderRequest>,
     ) -> Result<bytes::Bytes, ApiError> {
-        let idempotency = if method == Method::POST {
-            Idempotency::NonIdempotent
-        } else {
-            Idempotency::Idempotent
-        };
-        let mut request = self
-            .http
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(self.token.expose_secret())
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let (_, body) = self.http.execute(API, idempotency, request).await?;
-        Ok(body)
+        self.api.call(API, method, path, body).await
     }
 
     fn reminder_path(id: &str) -> Result<String, ApiError> {
