@@ -1,17 +1,19 @@
 //! Soak of the durable hand-off: 2 endpoint processes with the `queue`
 //! handler publishing to a private NATS JetStream (file storage), Redis
 //! dedup, signed requests with full verification, 10 % re-deliveries to
-//! random replicas, every non-200 retried like Alexa does, and nats-server
-//! killed (SIGKILL) and restarted on the same port and store in the middle.
-//! Afterwards the stream holds every message exactly once, none missing.
+//! random replicas, every non-200 retried like Alexa does; nats-server is
+//! stalled (SIGSTOP, then SIGCONT) a third of the way in and killed
+//! (SIGKILL) and restarted on the same port and store two thirds of the way
+//! in. Afterwards the stream holds every message exactly once, none missing.
 //!
 //! Short form (500 messages) runs with the other tests; the full form:
 //! `SOAK_MESSAGES=5000 cargo test --test it soak_queue -- --nocapture`.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use async_nats::jetstream::stream;
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -108,24 +110,58 @@ format = "json"
         }),
     };
     let total = messages + messages / 10;
+    let wire = watch(&nats, &subject).await;
     let running = sender.spawn();
+    let progress = running.progress.clone();
 
-    // Crash the broker in the middle of the run and keep it down until the
-    // endpoints have answered 503 for it; then start it on the same port and
-    // store (the stream and its messages survive; the clients reconnect).
+    // Stall the broker (SIGSTOP) a third of the way in, until the endpoints
+    // gave up on publishes they had sent (503, claim released); resumed, it
+    // stores that backlog, so Alexa's retries publish messages the stream
+    // already holds: JetStream's Nats-Msg-Id dedup must drop those copies.
     running
-        .wait_until("half the deliveries acknowledged", |p| {
-            p.acked() >= total / 2
+        .wait_until("a third of the deliveries acknowledged", |p| {
+            p.acked() >= total / 3
         })
         .await;
-    running.progress.fault_begins();
+    let in_flight_at_stall = progress.fault_begins();
+    nats.pause();
+    running
+        .wait_until("503 while the broker stalls", |p| p.fault_503() > 0)
+        .await;
+    nats.resume();
+    progress.fault_ends();
+    let stall_503 = progress.fault_503();
+
+    // Crash it (SIGKILL) two thirds of the way in and keep it down until the
+    // endpoints answered 503 for it; then start it on the same port and
+    // store (the stream, its messages and its dedup state survive).
+    running
+        .wait_until("two thirds of the deliveries acknowledged", |p| {
+            p.acked() >= total * 2 / 3
+        })
+        .await;
+    let in_flight_at_crash = progress.fault_begins();
     nats.kill().await;
     running
-        .wait_until("503 while the broker is down", |p| p.fault_503() > 0)
+        .wait_until("503 while the broker is down", |p| {
+            p.fault_503() > stall_503
+        })
         .await;
     nats.restart().await;
-    running.progress.fault_ends();
+    progress.fault_ends();
     let report = running.finish().await;
+    let crash_503 = report.fault_503 - stall_503;
+
+    // The stall made the endpoints publish a stored message again (shown
+    // by the watcher as a second copy on the subject).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while wire.lock().unwrap().values().all(|&n| n < 2) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no message was published twice: the stall did not hit an unconfirmed publish"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     // Read the whole stream back.
     let mut stream = nats
@@ -167,9 +203,19 @@ format = "json"
         .map(|i| format!("{run_id}-{i}"))
         .filter(|id| !copies.contains_key(id))
         .collect();
+    let (wire_publishes, republished) = {
+        let wire = wire.lock().unwrap();
+        (
+            wire.values().sum::<usize>(),
+            wire.values().filter(|&&n| n > 1).count(),
+        )
+    };
     println!(
-        "soak_queue: {report} stream_messages={} distinct={} twice={} missing={} \
-         confirmed_publishes={confirmed} duplicate_window={:?}",
+        "soak_queue: {report} stall_503={stall_503} in_flight_at_stall={in_flight_at_stall} \
+         crash_503={crash_503} in_flight_at_crash={in_flight_at_crash} \
+         publishes_seen_on_subject={wire_publishes} ids_published_more_than_once={republished} \
+         stream_messages={} distinct={} twice={} missing={} confirmed_publishes={confirmed} \
+         duplicate_window={:?}",
         state.messages,
         copies.len(),
         twice.len(),
@@ -185,8 +231,29 @@ format = "json"
     assert_eq!(copies.len(), messages);
     assert_eq!(state.messages, messages as u64);
     assert_eq!(report.redeliveries, messages / 10);
-    // The restart bit: the endpoints refused (503) while the broker was down.
-    assert!(report.fault_503 > 0, "{report}");
+    // Both faults bit: the endpoints refused (503) during each.
+    assert!(stall_503 > 0 && crash_503 > 0, "{report}");
+}
+
+/// Copies per requestId of every message published on `subject` (a plain
+/// NATS subscription sees them all, also those JetStream drops as
+/// duplicates; it misses those sent while the broker is down).
+async fn watch(nats: &NatsServer, subject: &str) -> Arc<Mutex<HashMap<String, usize>>> {
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let mut sub = client.subscribe(subject.to_owned()).await.unwrap();
+    // The subscription is in place before anything is published.
+    client.flush().await.unwrap();
+    let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let tally = seen.clone();
+    tokio::spawn(async move {
+        let _client = client;
+        while let Some(msg) = sub.next().await {
+            let payload: Value = serde_json::from_slice(&msg.payload).unwrap_or_default();
+            let id = payload["requestId"].as_str().unwrap_or_default().to_owned();
+            *tally.lock().unwrap().entry(id).or_default() += 1;
+        }
+    });
+    seen
 }
 
 /// The value of the metric line starting with `series` on `replica`'s admin

@@ -6,9 +6,9 @@
 //! after every `redelivery_every`-th message one earlier message is sent
 //! again, half the time a recent one (often still in flight on another
 //! worker: a concurrent duplicate), half the time any earlier one (a late
-//! re-delivery). A test injects its fault while the sender runs, marks the
+//! re-delivery). A test injects its faults while the sender runs, marks each
 //! outage with [`Progress::fault_begins`] / [`Progress::fault_ends`], and
-//! reads what the fault caused from the [`Report`].
+//! reads what they caused from the [`Report`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -65,10 +65,8 @@ pub struct Progress {
     non_200: Mutex<BTreeMap<String, usize>>,
     /// The test's fault is active.
     fault: AtomicBool,
-    /// 503s answered while the fault was active.
+    /// 503s answered while a fault was active.
     fault_503: AtomicUsize,
-    /// Requests in flight when the fault began.
-    in_flight_at_fault: AtomicUsize,
 }
 
 impl Progress {
@@ -77,16 +75,16 @@ impl Progress {
         self.acked.load(Ordering::SeqCst)
     }
 
-    /// 503s answered while the fault was active so far.
+    /// 503s answered while a fault was active so far.
     pub fn fault_503(&self) -> usize {
         self.fault_503.load(Ordering::SeqCst)
     }
 
-    /// The fault starts now (call right before injecting it).
-    pub fn fault_begins(&self) {
-        self.in_flight_at_fault
-            .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
+    /// A fault starts now (call right before injecting it); returns the
+    /// requests in flight at this moment.
+    pub fn fault_begins(&self) -> usize {
         self.fault.store(true, Ordering::SeqCst);
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     /// The fault is over (call once it is repaired).
@@ -116,10 +114,8 @@ pub struct Report {
     pub attempts: usize,
     /// Non-200 answers by status ("error": no answer).
     pub non_200: BTreeMap<String, usize>,
-    /// 503s answered while the fault was active.
+    /// 503s answered while a fault was active.
     pub fault_503: usize,
-    /// Requests in flight when the fault began.
-    pub in_flight_at_fault: usize,
     /// From the first request to the last 200.
     pub duration: Duration,
 }
@@ -128,14 +124,13 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "messages={} redeliveries={} attempts={} non_200={:?} 503_during_fault={} \
-             in_flight_at_fault={} duration={:.1}s",
+            "messages={} redeliveries={} attempts={} non_200={:?} 503_during_faults={} \
+             duration={:.1}s",
             self.messages,
             self.redeliveries,
             self.attempts,
             self.non_200,
             self.fault_503,
-            self.in_flight_at_fault,
             self.duration.as_secs_f64()
         )
     }
@@ -212,7 +207,6 @@ impl Running {
             attempts: p.attempts.load(Ordering::SeqCst),
             non_200: p.non_200.lock().unwrap().clone(),
             fault_503: p.fault_503(),
-            in_flight_at_fault: p.in_flight_at_fault.load(Ordering::SeqCst),
             duration: self.started.elapsed(),
         }
     }

@@ -1,7 +1,7 @@
 //! Private `nats-server -js` processes for fault tests: their own loopback
 //! port and their own store directory (file storage), so that a test can
 //! kill the broker and start it again on the same port with its streams
-//! (and their messages) intact.
+//! (and their messages) intact, or pause it (SIGSTOP) and let it go on.
 //!
 //! Without a `nats-server` binary a test is skipped with a printed reason,
 //! unless `CI` is set: then it fails (`.ci/run` installs it).
@@ -84,6 +84,30 @@ impl NatsServer {
         if let Some(mut child) = self.child.take() {
             child.kill().await.expect("kill nats-server");
         }
+    }
+
+    /// SIGSTOP the server: connections stay open, nothing is answered, and
+    /// what clients send waits in the socket buffers.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT a paused server: it reads and handles the backlog.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self
+            .child
+            .as_ref()
+            .and_then(Child::id)
+            .expect("nats-server is running");
+        let status = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {sig} {pid} failed");
     }
 
     /// Start the server again on the same port and store; returns once
