@@ -11,13 +11,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::stream;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::support::alexa::{soak_messages, Sender};
+use crate::support::alexa::{soak_messages, Running, Sender};
 use crate::support::nats::NatsServer;
 use crate::support::redis::{shared_redis, unique_prefix};
 use crate::verify_support::PKI;
@@ -123,11 +124,10 @@ format = "json"
             p.acked() >= total / 3
         })
         .await;
+    let replicas = [&a, &b];
     let in_flight_at_stall = progress.fault_begins();
     nats.pause();
-    running
-        .wait_until("503 while the broker stalls", |p| p.fault_503() > 0)
-        .await;
+    wait_for_refusals(&running, &replicas, "the broker stalls").await;
     nats.resume();
     progress.fault_ends();
     let stall_503 = progress.fault_503();
@@ -142,11 +142,7 @@ format = "json"
         .await;
     let in_flight_at_crash = progress.fault_begins();
     nats.kill().await;
-    running
-        .wait_until("503 while the broker is down", |p| {
-            p.fault_503() > stall_503
-        })
-        .await;
+    wait_for_refusals(&running, &replicas, "the broker is down").await;
     nats.restart().await;
     progress.fault_ends();
     let report = running.finish().await;
@@ -154,13 +150,13 @@ format = "json"
 
     // The stall made the endpoints publish a stored message again (shown
     // by the watcher as a second copy on the subject).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while wire.lock().unwrap().values().all(|&n| n < 2) {
         assert!(
-            std::time::Instant::now() < deadline,
+            Instant::now() < deadline,
             "no message was published twice: the stall did not hit an unconfirmed publish"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
     // Read the whole stream back.
@@ -190,14 +186,7 @@ format = "json"
             *copies.entry(id).or_default() += 1;
         }
     }
-    let mut confirmed = 0;
-    for replica in [&a, &b] {
-        confirmed += metric(
-            replica,
-            "alexa_endpoint_queue_publish_total{backend=\"nats\",result=\"confirmed\"}",
-        )
-        .await;
-    }
+    let confirmed = publishes(&replicas, "confirmed").await;
     let twice: Vec<_> = copies.iter().filter(|(_, n)| **n > 1).collect();
     let missing: Vec<_> = (0..messages)
         .map(|i| format!("{run_id}-{i}"))
@@ -254,6 +243,36 @@ async fn watch(nats: &NatsServer, subject: &str) -> Arc<Mutex<HashMap<String, us
         }
     });
     seen
+}
+
+/// Wait until the replicas have failed a publish (a broker refusal, not a
+/// dedup store hiccup) and the sender has seen a 503 since the fault began;
+/// panics after a minute.
+async fn wait_for_refusals(running: &Running, replicas: &[&ServeProcess], what: &str) {
+    let (answered, failed) = (
+        running.progress.fault_503(),
+        publishes(replicas, "failed").await,
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while running.progress.fault_503() == answered || publishes(replicas, "failed").await == failed
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no publish failed and was answered 503 while {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Publishes to NATS with `result` ("confirmed", "failed") over `replicas`.
+async fn publishes(replicas: &[&ServeProcess], result: &str) -> u64 {
+    let series =
+        format!("alexa_endpoint_queue_publish_total{{backend=\"nats\",result=\"{result}\"}} ");
+    let mut sum = 0;
+    for replica in replicas {
+        sum += metric(replica, &series).await;
+    }
+    sum
 }
 
 /// The value of the metric line starting with `series` on `replica`'s admin
