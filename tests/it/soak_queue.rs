@@ -168,13 +168,16 @@ format = "json"
         .expect("the stream survived the restart");
     let state = stream.info().await.expect("stream info").state.clone();
     let mut copies: BTreeMap<String, usize> = BTreeMap::new();
+    let mut bad_headers = Vec::new();
     if state.messages > 0 {
         for seq in state.first_sequence..=state.last_sequence {
             let msg = stream.get_raw_message(seq).await.expect("stored message");
             let payload: Value = serde_json::from_slice(&msg.payload).unwrap();
             let id = payload["requestId"].as_str().unwrap().to_owned();
             let header = msg.headers.get("Nats-Msg-Id").map(|v| v.to_string());
-            assert_eq!(header.as_deref(), Some(id.as_str()), "message id header");
+            if header.as_deref() != Some(id.as_str()) {
+                bad_headers.push((seq, header));
+            }
             let n = id
                 .strip_prefix(&format!("{run_id}-"))
                 .and_then(|n| n.parse::<u64>().ok());
@@ -216,6 +219,10 @@ format = "json"
     assert!(
         missing.is_empty(),
         "acknowledged but not in the stream: {missing:?}"
+    );
+    assert!(
+        bad_headers.is_empty(),
+        "Nats-Msg-Id is not the requestId: {bad_headers:?}"
     );
     assert_eq!(copies.len(), messages);
     assert_eq!(state.messages, messages as u64);
