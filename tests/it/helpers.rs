@@ -253,7 +253,30 @@ async fn start_serve_inner(
     log: &str,
     needle: Option<&str>,
 ) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
+    let served = start_serve_process(config, log, needle).await;
+    (served.child, served.addr, served.dir)
+}
+
+/// A `serve` process started by [`start_serve_with_admin`].
+pub struct ServeProcess {
+    /// The process (killed when dropped).
+    pub child: Child,
+    /// The HTTP listener.
+    pub addr: std::net::SocketAddr,
+    /// The admin listener (`/readyz`, `/metrics`), when one was logged.
+    pub admin_addr: Option<std::net::SocketAddr>,
+    /// Holds the config file.
+    pub dir: tempfile::TempDir,
+}
+
+/// Start `serve` like [`start_serve_quiet`], also returning the admin address.
+pub async fn start_serve_with_admin(config: &str) -> ServeProcess {
+    start_serve_process(config, "warn,alexa_endpoint::server=info", None).await
+}
+
+async fn start_serve_process(config: &str, log: &str, needle: Option<&str>) -> ServeProcess {
     let mut seen = needle.is_none();
+    let mut admin_addr = None;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.toml");
     std::fs::write(&file, config).unwrap();
@@ -270,6 +293,11 @@ async fn start_serve_inner(
         while let Some(line) = lines.next_line().await.unwrap() {
             seen = seen || needle.is_some_and(|n| line.contains(n));
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                let message = v["fields"]["message"].as_str().or(v["message"].as_str());
+                if message == Some("listening (admin)") {
+                    let addr = v["fields"]["addr"].as_str().or(v["addr"].as_str());
+                    admin_addr = addr.and_then(|a| a.parse().ok());
+                }
                 if v["fields"]["message"] == "listening (HTTP)"
                     || v["message"] == "listening (HTTP)"
                 {
@@ -285,7 +313,12 @@ async fn start_serve_inner(
     .expect("server starts");
     // Keep draining stderr so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr, dir)
+    ServeProcess {
+        child,
+        addr,
+        admin_addr,
+        dir,
+    }
 }
 
 /// Wait until `server` has received at least `n` requests.

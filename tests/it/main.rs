@@ -38,6 +38,7 @@ mod reminders_server;
 mod secrets;
 mod send_cli;
 mod soak;
+mod soak_queue;
 mod support;
 mod tls;
 mod verify_cert_abuse;

@@ -1,13 +1,13 @@
 //! Soak: 2 endpoint processes + Redis, many distinct messages with 10%
-//! re-deliveries to random replicas, every non-200 retried like Alexa does,
-//! and Redis restarted once in the middle. Afterwards: handler runs ==
-//! distinct messages, every message acknowledged, none lost.
+//! re-deliveries to random replicas, every non-200 retried like Alexa does
+//! (the sender in `support::alexa`), and Redis restarted once in the middle.
+//! Afterwards: handler runs == distinct messages, every delivery
+//! acknowledged, none lost.
 //!
 //! Short form (500 messages) runs with the other tests; the full form:
 //! `SOAK_MESSAGES=5000 cargo test --test it soak -- --nocapture`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use serde_json::json;
 use tokio::process::Child;
 
 use crate::helpers::*;
+use crate::support::alexa::{soak_messages, Sender};
 use crate::support::redis::{free_port, skip_or_fail};
 
 type Tally = Arc<Mutex<HashMap<String, usize>>>;
@@ -107,10 +108,7 @@ impl PersistentRedis {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_two_replicas_with_a_redis_restart() {
-    let messages: usize = std::env::var("SOAK_MESSAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
+    let messages = soak_messages(500);
     let Some(mut redis) = PersistentRedis::start().await else {
         return;
     };
@@ -141,85 +139,45 @@ format = "json"
     );
     let (_a, addr_a, _da) = start_serve_quiet(&config).await;
     let (_b, addr_b, _db) = start_serve_quiet(&config).await;
-    let urls = Arc::new([format!("http://{addr_a}/"), format!("http://{addr_b}/")]);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
 
-    let acked = Arc::new(AtomicUsize::new(0));
-    let non_200 = Arc::new(AtomicUsize::new(0));
-    let next = Arc::new(AtomicUsize::new(0));
     let run_id = unique("soakmsg");
-    let mut workers = Vec::new();
-    for w in 0..16usize {
-        let (client, urls, acked, non_200, next, run_id) = (
-            client.clone(),
-            urls.clone(),
-            acked.clone(),
-            non_200.clone(),
-            next.clone(),
-            run_id.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            let mut rng = w as u64 * 0x9E37_79B9 + 1;
-            let mut pick = move || {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                rng
-            };
-            loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= messages {
-                    break;
-                }
-                let body = message_body(&format!("{run_id}-{i}"), json!({"n": i}));
-                // 10% of messages are delivered twice (Alexa's duplicates).
-                let deliveries = if pick() % 10 == 0 { 2 } else { 1 };
-                for _ in 0..deliveries {
-                    // Alexa retries until it gets a 200.
-                    let mut attempts = 0;
-                    loop {
-                        attempts += 1;
-                        assert!(attempts < 2000, "message {i} never acknowledged");
-                        let url = &urls[(pick() % 2) as usize];
-                        match client.post(url).body(body.clone()).send().await {
-                            Ok(r) if r.status() == 200 => break,
-                            _ => {
-                                non_200.fetch_add(1, Ordering::Relaxed);
-                                tokio::time::sleep(Duration::from_millis(20)).await;
-                            }
-                        }
-                    }
-                }
-                acked.fetch_add(1, Ordering::SeqCst);
+    let sender = Sender {
+        messages,
+        redelivery_every: 10,
+        workers: 16,
+        urls: vec![format!("http://{addr_a}/"), format!("http://{addr_b}/")],
+        prepare: Arc::new({
+            let run_id = run_id.clone();
+            move |i| {
+                (
+                    message_body(&format!("{run_id}-{i}"), json!({"n": i})),
+                    Vec::new(),
+                )
             }
-        }));
-    }
+        }),
+    };
+    let total = messages + messages / 10;
+    let running = sender.spawn();
     // Restart Redis once, in the middle of the run.
-    while acked.load(Ordering::SeqCst) < messages / 2 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    running
+        .wait_until("half the deliveries acknowledged", |p| {
+            p.acked() >= total / 2
+        })
+        .await;
+    running.progress.fault_begins();
     redis.restart().await;
-    for w in workers {
-        w.await.unwrap();
-    }
+    running.progress.fault_ends();
+    let report = running.finish().await;
 
     let tally = tally.lock().unwrap().clone();
     let runs: usize = tally.values().sum();
     let distinct = tally.len();
-    let acknowledged = acked.load(Ordering::SeqCst);
     let lost = (0..messages)
         .filter(|i| !tally.contains_key(&format!("{run_id}-{i}")))
         .count();
-    println!(
-        "soak: messages={messages} handler_runs={runs} distinct_handled={distinct} acknowledged={acknowledged} lost={lost} non_200_answers={}",
-        non_200.load(Ordering::Relaxed)
-    );
+    println!("soak: {report} handler_runs={runs} distinct_handled={distinct} lost={lost}");
     let twice: Vec<_> = tally.iter().filter(|(_, n)| **n > 1).take(5).collect();
     assert!(twice.is_empty(), "handled more than once: {twice:?}");
     assert_eq!(runs, messages);
-    assert_eq!(acknowledged, messages);
     assert_eq!(lost, 0);
 }

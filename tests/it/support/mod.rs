@@ -1,3 +1,5 @@
 //! Helpers shared by the integration tests.
 
+pub mod alexa;
+pub mod nats;
 pub mod redis;
