@@ -29,6 +29,7 @@ pub mod dispatch;
 pub mod envelope;
 pub mod error;
 pub mod handlers;
+pub mod http_client;
 pub mod metrics;
 pub(crate) mod redis_conn;
 pub mod server;

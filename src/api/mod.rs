@@ -35,9 +35,7 @@ use crate::config::AlexaApiConfig;
 
 pub use error::ApiError;
 pub use guard::EndpointAllowlist;
-pub use http::{
-    build_http_client, ApiObserver, RetryObserver, MAX_IDLE_PER_HOST, MAX_IN_FLIGHT_CALLS,
-};
+pub use http::{build_http_client, ApiObserver, RetryObserver, MAX_IN_FLIGHT_CALLS};
 pub use lists::{
     DefaultList, ItemStatus, Links, List, ListItem, ListMetadata, ListState, ListsClient,
     StatusLink,
