@@ -6,7 +6,7 @@
 //! without their own envelope types can call [`Verifier::verify`], which does
 //! both.
 //!
-//! The rules are Amazon's (see DESIGN "Verification rules"); where the
+//! The rules are Amazon's (see the README's verification section); where the
 //! official SDKs differ, this module follows the documentation: the cert URL
 //! path is checked after dot-segment removal (also percent-encoded), chain
 //! validity is re-checked on every cache hit, the chain must lead to a
