@@ -204,9 +204,4 @@ impl Verifier {
     pub fn cert_stats(&self) -> CertStoreStats {
         self.store.stats()
     }
-
-    /// Number of trust anchors in use (web PKI roots plus `extra_roots`).
-    pub fn trust_anchor_count(&self) -> usize {
-        self.store.anchors().len()
-    }
 }
