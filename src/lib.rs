@@ -124,10 +124,15 @@ pub use secrecy;
 pub use serde_json;
 pub use tracing;
 
-/// Install aws-lc-rs as rustls' process-wide crypto provider (idempotent).
-/// Everything that builds a TLS client or server calls it first.
+/// Install aws-lc-rs as rustls' process-wide crypto provider, once per
+/// process (later calls do nothing). Everything that builds a TLS client or
+/// server calls it first ([`http_client::HttpPolicy::build`] does).
 pub fn install_crypto_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        // Err: the host application installed a provider first; it is kept.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    });
 }
 
 /// Every Rust block of README.md, compiled (and run unless `no_run`) as a
