@@ -6,7 +6,7 @@ WORKDIR /src
 # Dependencies first, so source edits do not rebuild them.
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src benches && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs \
-    && echo 'fn main() {}' > benches/verify.rs && echo 'fn main() {}' > benches/dedup.rs \
+    && for b in verify dedup parse api_client; do echo 'fn main() {}' > "benches/$b.rs"; done \
     && cargo build --release --locked \
     && rm -rf src benches
 COPY config ./config

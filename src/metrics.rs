@@ -80,6 +80,7 @@ pub struct Metrics {
     listener: ListenerMetrics,
     dedup_store_resets: Counter,
     dedup_store_errors: Counter,
+    #[cfg_attr(not(feature = "queue"), allow(dead_code))]
     queue_publish: Family<QueuePublishLabels, Counter>,
 }
 
@@ -413,6 +414,7 @@ impl Metrics {
 
     /// Count one publish of the queue handler: `confirmed` by the broker, or
     /// not (`failed`).
+    #[cfg_attr(not(feature = "queue"), allow(dead_code))]
     pub fn queue_publish(&self, backend: &'static str, confirmed: bool) {
         self.queue_publish
             .get_or_create(&QueuePublishLabels {

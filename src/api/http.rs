@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use super::retry::{self, Failure, Idempotency};
 use super::ApiError;
+use crate::http_client::HttpPolicy;
 
 /// Called after every Alexa API call attempt with the API's name (`"lists"`,
 /// `"reminders"`, `"skill_messaging"`, `"proactive_events"`, `"lwa"`) and
@@ -32,31 +33,18 @@ pub type RetryObserver = Arc<dyn Fn(&'static str) + Send + Sync>;
 /// waits for a slot until its deadline, then fails with
 /// [`ApiError::Saturated`] (transient: the handler answers 503).
 pub const MAX_IN_FLIGHT_CALLS: usize = 64;
-/// Idle keep-alive connections kept per API host.
-pub const MAX_IDLE_PER_HOST: usize = 16;
-/// An idle keep-alive connection is closed after this long.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Without a deadline, the longest wait for a free call slot.
 const SLOT_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Longest API message kept in an error (the rest of a long body is cut).
 const MAX_MESSAGE_CHARS: usize = 300;
 
-/// Build the HTTP client every Alexa API client shares: rustls (aws-lc-rs
-/// provider), `timeout` for a whole call and for connecting, at most
-/// [`MAX_IDLE_PER_HOST`] idle connections per host, no redirects (a client
-/// carrying a token follows nobody anywhere).
+/// Build the HTTP client every Alexa API client shares, with the crate's one
+/// outbound policy ([`HttpPolicy`]): `timeout` for a whole call and for
+/// connecting, a bounded idle pool, no redirects (a client carrying a token
+/// follows nobody anywhere).
 pub fn build_http_client(timeout: Duration) -> Result<reqwest::Client, ApiError> {
-    // Installing the process-wide provider is idempotent: a second call (or
-    // another module's) returns Err, which is fine.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("alexa-endpoint/", env!("CARGO_PKG_VERSION")))
+    HttpPolicy::new(timeout)
         .build()
         .map_err(|e| ApiError::Transport(format!("cannot build the HTTP client: {e}")))
 }

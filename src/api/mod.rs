@@ -35,9 +35,7 @@ use crate::config::AlexaApiConfig;
 
 pub use error::ApiError;
 pub use guard::EndpointAllowlist;
-pub use http::{
-    build_http_client, ApiObserver, RetryObserver, MAX_IDLE_PER_HOST, MAX_IN_FLIGHT_CALLS,
-};
+pub use http::{build_http_client, ApiObserver, RetryObserver, MAX_IN_FLIGHT_CALLS};
 pub use lists::{
     DefaultList, ItemStatus, Links, List, ListItem, ListMetadata, ListState, ListsClient,
     StatusLink,
@@ -92,13 +90,8 @@ impl AlexaApi {
     /// out afterwards) to `observer`: `(api, status)`, status `0` when no
     /// answer came (timeout, transport).
     pub fn with_observer(mut self, observer: ApiObserver) -> Self {
-        self.set_observer(observer);
-        self
-    }
-
-    /// Like [`AlexaApi::with_observer`], in place.
-    pub fn set_observer(&mut self, observer: ApiObserver) {
         self.http.observer = Some(observer);
+        self
     }
 
     /// Report every retry of a call made through this value (and the clients
@@ -137,15 +130,5 @@ impl AlexaApi {
     ) -> Result<RemindersClient, ApiError> {
         let base = self.checked(api_endpoint, &token)?;
         Ok(RemindersClient::new(self.http.clone(), base, token))
-    }
-
-    /// The endpoint allowlist.
-    pub fn allowlist(&self) -> &EndpointAllowlist {
-        &self.allowlist
-    }
-
-    /// The shared HTTP client (e.g. for a [`LwaClient`]).
-    pub fn http_client(&self) -> &reqwest::Client {
-        &self.http.client
     }
 }

@@ -5,9 +5,10 @@
 //! handler, then mark finished with a long TTL (`dedup.ttl_secs`), or release
 //! the claim when the handler failed so that Alexa's retry runs it again.
 //!
-//! [`DedupGuard`] runs that protocol around a piece of work and reports
-//! [`Guarded`]`::{Done, AlreadyDone, Lost}`; the store backends below only
-//! provide its primitives.
+//! `DedupGuard` (in `guard.rs`, used by the request pipeline) runs that
+//! protocol around a piece of work and reports `Guarded::{Done, AlreadyDone,
+//! Lost}`; the store backends below, and any [`DedupStore`] a library user
+//! plugs in, only provide its primitives.
 //!
 //! Every claim carries an owner token ([`new_owner_token`], one per request
 //! attempt): `finish` and `release` are compare-and-set on that token, so a
@@ -31,7 +32,7 @@ mod memory;
 mod off;
 mod redis;
 
-pub use self::guard::{DedupGuard, Guarded};
+pub(crate) use self::guard::{DedupGuard, Guarded};
 pub use self::memory::MemoryStore;
 pub use self::off::NoDedup;
 pub use self::redis::RedisStore;

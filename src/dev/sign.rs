@@ -81,7 +81,7 @@ pub fn refresh_timestamp(
 }
 
 /// Quote `s` for a POSIX shell (single quotes; `'` becomes `'\''`).
-pub fn shell_quote(s: &str) -> String {
+fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 

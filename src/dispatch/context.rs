@@ -34,6 +34,7 @@ struct Shared {
     locale: Option<String>,
     api: AlexaApi,
     /// Set when the pipeline runs the handler (built-in handlers count into it).
+    #[cfg_attr(not(any(feature = "webhook", feature = "queue")), allow(dead_code))]
     metrics: Option<Arc<Metrics>>,
 }
 
@@ -100,6 +101,7 @@ impl<S> RequestContext<S> {
     }
 
     /// The endpoint's metrics when run by the pipeline (built-in handlers' own counters).
+    #[cfg_attr(not(any(feature = "webhook", feature = "queue")), allow(dead_code))]
     pub(crate) fn metrics(&self) -> Option<&Metrics> {
         self.shared.metrics.as_deref()
     }

@@ -158,11 +158,6 @@ impl Pipeline {
         &self.metrics
     }
 
-    /// The verifier, when verification is on.
-    pub fn verifier(&self) -> Option<&Arc<Verifier>> {
-        self.verifier.as_ref()
-    }
-
     /// The skill this endpoint serves.
     pub fn skill(&self) -> &Skill {
         &self.skill

@@ -94,13 +94,8 @@ impl Skill {
         }
     }
 
-    /// Whether a `Messaging.MessageReceived` handler (or a fallback) is registered.
-    pub fn handles_messages(&self) -> bool {
-        self.handlers.message.is_some() || self.handlers.fallback.is_some()
-    }
-
     /// The readiness check of what the handlers depend on, if one was set.
-    pub fn readiness(&self) -> Option<&Readiness> {
+    pub(crate) fn readiness(&self) -> Option<&Readiness> {
         self.handlers.readiness.as_ref()
     }
 

@@ -1,5 +1,5 @@
 //! Request envelopes (what Alexa POSTs) and response envelopes (what the
-//! skill answers), following DESIGN's envelope parsing rules:
+//! skill answers), following these parsing rules:
 //!
 //! - `version` may be the string `"1.0"` or the number `1.0`;
 //! - `request.message` is any JSON value of at most [`MAX_MESSAGE_BYTES`]

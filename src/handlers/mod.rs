@@ -2,13 +2,23 @@
 //! operator needs no Rust code:
 //!
 //! - [`log`]: log the message (no tokens) and acknowledge;
-//! - [`webhook`]: forward to a backend over HTTP, acknowledge after its 2xx;
-//! - [`list_sync`]: apply list changes through the List Management API;
-//! - [`queue`]: publish to a broker, acknowledge after its confirmation.
+//! - `webhook` (feature `webhook`): forward to a backend over HTTP,
+//!   acknowledge after its 2xx;
+//! - `list_sync` (feature `list-sync`): apply list changes through the List
+//!   Management API;
+//! - `queue` (feature `queue`): publish to a broker, acknowledge after its
+//!   confirmation.
+//!
+//! A `handler.kind` whose feature is off fails at start-up, naming the
+//! feature.
 
+#[cfg(feature = "list-sync")]
 pub mod list_sync;
 pub mod log;
+#[cfg(feature = "queue")]
 pub mod queue;
+// Always compiled: the message body and the secret format are shared with the
+// `queue` handler and the config check; only delivery is feature-gated.
 pub mod webhook;
 
 use crate::config::{Config, HandlerKind};
@@ -34,15 +44,34 @@ pub async fn connect_skill_from_config(config: &Config) -> Result<Skill, Handler
         key: "handler.queue.backend",
         reason: "is required when handler.kind = \"queue\"".into(),
     })?;
-    let queue = queue::Queue::connect(cfg, config.handler_deadline()).await?;
-    let readiness = queue.readiness();
-    Ok(Skill::builder()
-        .on_message(move |ctx, msg| {
-            let queue = queue.clone();
-            async move { queue.deliver(&ctx, &msg).await }
-        })
-        .readiness(readiness)
-        .build())
+    #[cfg(feature = "queue")]
+    {
+        let queue = queue::Queue::connect(cfg, config.handler_deadline()).await?;
+        let readiness = queue.readiness();
+        Ok(Skill::builder()
+            .on_message(move |ctx, msg| {
+                let queue = queue.clone();
+                async move { queue.deliver(&ctx, &msg).await }
+            })
+            .readiness(readiness)
+            .build())
+    }
+    #[cfg(not(feature = "queue"))]
+    {
+        let _ = cfg;
+        Err(feature_off("queue"))
+    }
+}
+
+/// `handler.kind` names a built-in handler this build leaves out.
+#[allow(dead_code)] // unused when every handler feature is on
+fn feature_off(feature: &'static str) -> HandlerSetupError {
+    HandlerSetupError {
+        key: "handler.kind",
+        reason: format!(
+            "this build leaves out the `{feature}` handler (cargo feature `{feature}`)"
+        ),
+    }
 }
 
 /// The skill the binary serves: the built-in handler named by `handler.kind`
@@ -57,13 +86,24 @@ pub fn skill_from_config(config: &Config) -> Result<Skill, HandlerSetupError> {
                 key: "handler.webhook.url",
                 reason: "is required when handler.kind = \"webhook\"".into(),
             })?;
-            let webhook = webhook::Webhook::new(cfg, config.handler_deadline())?;
-            builder.on_message(move |ctx, msg| {
-                let webhook = webhook.clone();
-                async move { webhook.deliver(&ctx, &msg).await }
-            })
+            #[cfg(feature = "webhook")]
+            {
+                let webhook = webhook::Webhook::new(cfg, config.handler_deadline())?;
+                builder.on_message(move |ctx, msg| {
+                    let webhook = webhook.clone();
+                    async move { webhook.deliver(&ctx, &msg).await }
+                })
+            }
+            #[cfg(not(feature = "webhook"))]
+            {
+                let _ = (cfg, builder);
+                return Err(feature_off("webhook"));
+            }
         }
+        #[cfg(feature = "list-sync")]
         HandlerKind::ListSync => builder.on_message(list_sync::handle),
+        #[cfg(not(feature = "list-sync"))]
+        HandlerKind::ListSync => return Err(feature_off("list-sync")),
         HandlerKind::Queue => {
             return Err(HandlerSetupError {
                 key: "handler.kind",

@@ -1,11 +1,13 @@
-//! The `webhook` handler: POSTs each message to `handler.webhook.url`, signed
+//! The `webhook` handler (delivery: feature `webhook`): POSTs each message to `handler.webhook.url`, signed
 //! per [Standard Webhooks](https://www.standardwebhooks.com/) when a secret is
 //! set, and acknowledges only after the backend answered 2xx.
 //!
 //! No internal retry: a failure answers 5xx and Alexa's re-delivery is the
 //! retry. The call is bounded by the handler deadline.
 
+#[cfg(feature = "webhook")]
 use std::sync::Arc;
+#[cfg(feature = "webhook")]
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
@@ -13,12 +15,16 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
+#[cfg(feature = "webhook")]
 use tokio::sync::Semaphore;
 
-use crate::config::WebhookConfig;
-use crate::dispatch::{HandlerError, HandlerResult, RequestContext};
-use crate::envelope::{MessageReceivedRequest, Response};
-use crate::handlers::HandlerSetupError;
+use crate::dispatch::{HandlerError, RequestContext};
+use crate::envelope::MessageReceivedRequest;
+#[cfg(feature = "webhook")]
+use crate::{
+    config::WebhookConfig, dispatch::HandlerResult, envelope::Response,
+    handlers::HandlerSetupError, http_client::HttpPolicy,
+};
 
 /// Decode a Standard Webhooks secret: base64, optionally prefixed `whsec_`.
 pub fn decode_secret(secret: &SecretString) -> Result<Vec<u8>, base64::DecodeError> {
@@ -80,12 +86,14 @@ pub fn message_body(
     serde_json::to_vec(&body).map_err(HandlerError::new)
 }
 
+#[cfg(feature = "webhook")]
 /// A configured webhook target. Cheap to clone.
 #[derive(Clone)]
 pub struct Webhook {
     inner: Arc<Inner>,
 }
 
+#[cfg(feature = "webhook")]
 struct Inner {
     url: url::Url,
     key: Option<Vec<u8>>,
@@ -95,14 +103,21 @@ struct Inner {
     slots: Semaphore,
 }
 
+#[cfg(feature = "webhook")]
 /// Deliveries in progress at once. When all are taken, a message answers
 /// 503 at once (Alexa re-delivers it) instead of queueing for a socket past
 /// the handler deadline.
 pub const MAX_CONCURRENT_DELIVERIES: usize = 128;
 
+#[cfg(feature = "webhook")]
 /// Idle keep-alive connections kept to the webhook backend.
 const MAX_IDLE_CONNECTIONS: usize = 32;
 
+#[cfg(feature = "webhook")]
+/// An idle connection to the webhook backend is closed after this long.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[cfg(feature = "webhook")]
 /// Why a delivery failed (its text never contains a token or the secret).
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -120,6 +135,7 @@ pub enum WebhookError {
     Saturated,
 }
 
+#[cfg(feature = "webhook")]
 impl Webhook {
     /// Build from `[handler.webhook]`; `deadline` bounds each call.
     pub fn new(cfg: &WebhookConfig, deadline: Duration) -> Result<Self, HandlerSetupError> {
@@ -130,13 +146,9 @@ impl Webhook {
             })?),
             None => None,
         };
-        crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(deadline)
-            .connect_timeout(deadline)
-            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
-            .pool_idle_timeout(Duration::from_secs(30))
+        let http = HttpPolicy::new(deadline)
+            .max_idle_per_host(MAX_IDLE_CONNECTIONS)
+            .idle_timeout(IDLE_CONNECTION_TIMEOUT)
             .build()
             .map_err(|e| HandlerSetupError {
                 key: "handler.webhook",

@@ -168,23 +168,13 @@ impl Endpoint {
     }
 
     /// This endpoint's metrics.
-    pub fn metrics(&self) -> &Arc<Metrics> {
+    pub(crate) fn metrics(&self) -> &Arc<Metrics> {
         self.inner.pipeline.metrics()
     }
 
-    /// The verifier, when verification is on.
-    pub fn verifier(&self) -> Option<&Arc<Verifier>> {
-        self.inner.pipeline.verifier()
-    }
-
     /// The dedup store.
-    pub fn dedup_store(&self) -> &Arc<dyn DedupStore> {
+    pub(crate) fn dedup_store(&self) -> &Arc<dyn DedupStore> {
         self.inner.pipeline.dedup_store()
-    }
-
-    /// The path Alexa POSTs to (`server.path`).
-    pub fn path(&self) -> &str {
-        &self.inner.path
     }
 
     pub(crate) fn pipeline(&self) -> &Pipeline {

@@ -116,11 +116,6 @@ impl Server {
         self.admin.as_ref().unwrap_or(&self.alexa).local_addr()
     }
 
-    /// The endpoint this server runs.
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
-    }
-
     /// Serve until SIGTERM or SIGINT, then shut down gracefully.
     pub async fn run(self) -> Result<(), ServeError> {
         self.run_until(shutdown_signal()).await

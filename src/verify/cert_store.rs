@@ -133,10 +133,6 @@ impl CertStore {
         }
     }
 
-    pub(crate) fn anchors(&self) -> &[TrustAnchor<'static>] {
-        &self.anchors
-    }
-
     /// The validated signing cert for `url` (already checked against the cert
     /// URL rules). The caller re-checks its validity against `now`.
     pub(crate) async fn get(

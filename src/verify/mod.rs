@@ -6,7 +6,7 @@
 //! without their own envelope types can call [`Verifier::verify`], which does
 //! both.
 //!
-//! The rules are Amazon's (see DESIGN "Verification rules"); where the
+//! The rules are Amazon's (see the README's verification section); where the
 //! official SDKs differ, this module follows the documentation: the cert URL
 //! path is checked after dot-segment removal (also percent-encoded), chain
 //! validity is re-checked on every cache hit, the chain must lead to a
@@ -203,10 +203,5 @@ impl Verifier {
     /// A snapshot of the cert cache counters.
     pub fn cert_stats(&self) -> CertStoreStats {
         self.store.stats()
-    }
-
-    /// Number of trust anchors in use (web PKI roots plus `extra_roots`).
-    pub fn trust_anchor_count(&self) -> usize {
-        self.store.anchors().len()
     }
 }

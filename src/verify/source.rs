@@ -8,6 +8,7 @@ use bytes::{Bytes, BytesMut};
 use url::{Host, Url};
 
 use super::error::VerifierInitError;
+use crate::http_client::HttpPolicy;
 
 /// Largest cert chain accepted from a download (Amazon's is about 4 KiB).
 pub const MAX_CERT_CHAIN_BYTES: usize = 64 * 1024;
@@ -96,19 +97,13 @@ impl HttpsCertSource {
     /// calls this ([`Verifier::from_config`](super::Verifier::from_config)
     /// uses [`HttpsCertSource::new`]), and cert URLs that reach any source
     /// have already passed the `https://s3.amazonaws.com/echo.api/` rules.
-    #[doc(hidden)]
     pub fn for_loopback_tests(timeout: Duration) -> Result<Self, VerifierInitError> {
         Self::build(timeout, true)
     }
 
     fn build(timeout: Duration, allow_loopback_http: bool) -> Result<Self, VerifierInitError> {
-        // reqwest is built without a default crypto provider; installing one
-        // twice is harmless (the second call returns Err and is ignored).
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+        let client = HttpPolicy::new(timeout)
             .https_only(!allow_loopback_http)
-            .connect_timeout(timeout)
             .build()
             .map_err(|e| {
                 VerifierInitError::new("verification.cert_fetch_timeout_ms", e.to_string())
@@ -139,7 +134,7 @@ impl HttpsCertSource {
                 .get(url.clone())
                 .send()
                 .await
-                .map_err(|e| FetchError::Network(e.without_url().to_string()))?;
+                .map_err(network_error)?;
             if resp.status() != reqwest::StatusCode::OK {
                 return Err(FetchError::Status(resp.status().as_u16()));
             }
@@ -150,11 +145,7 @@ impl HttpsCertSource {
                 return Err(FetchError::TooLarge);
             }
             let mut body = BytesMut::new();
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| FetchError::Network(e.without_url().to_string()))?
-            {
+            while let Some(chunk) = resp.chunk().await.map_err(network_error)? {
                 if body.len() + chunk.len() > MAX_CERT_CHAIN_BYTES {
                     return Err(FetchError::TooLarge);
                 }
@@ -165,6 +156,15 @@ impl HttpsCertSource {
         tokio::time::timeout(self.timeout, work)
             .await
             .map_err(|_| FetchError::Timeout)?
+    }
+}
+
+/// reqwest's own total timeout counts as a timeout, like the per-attempt one.
+fn network_error(e: reqwest::Error) -> FetchError {
+    if e.is_timeout() {
+        FetchError::Timeout
+    } else {
+        FetchError::Network(e.without_url().to_string())
     }
 }
 

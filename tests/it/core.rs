@@ -191,7 +191,7 @@ async fn unknown_request_type_reaches_the_fallback() {
     app.stop().await;
 }
 
-/// DESIGN's table for request types without a handler.
+/// The README's status table for request types without a handler.
 #[tokio::test]
 async fn request_types_without_a_handler_answer_per_the_status_table() {
     let app = spawn_app(Skill::builder().build(), test_config()).await;

@@ -23,7 +23,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub path: String,
     shutdown: Option<oneshot::Sender<()>>,
-    pub join: Option<JoinHandle<Result<(), alexa_endpoint::server::ServeError>>>,
+    pub join: Option<JoinHandle<Result<(), alexa_endpoint::ServeError>>>,
 }
 
 /// Config for tests: embedded defaults, verification off, port 0, quiet.

@@ -108,11 +108,6 @@ impl MarkerWatch {
         Some(Running(self))
     }
 
-    /// Losses noticed so far.
-    pub(super) fn resets(&self) -> u64 {
-        self.resets.load(Ordering::Relaxed)
-    }
-
     /// Call `observer` on every loss noticed from now on.
     pub(super) fn observe(&self, observer: ResetObserver) {
         if let Ok(mut observers) = self.observers.lock() {

@@ -119,13 +119,6 @@ impl RedisStore {
         })
     }
 
-    /// How many times this store noticed that Redis lost its data (see the
-    /// module docs); also reported to every [`DedupStore::observe_resets`]
-    /// observer.
-    pub fn resets(&self) -> u64 {
-        self.inner.marker.resets()
-    }
-
     fn key(&self, request_id: &str) -> String {
         let mut key = String::with_capacity(self.inner.prefix.len() + request_id.len());
         key.push_str(&self.inner.prefix);
