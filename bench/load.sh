@@ -15,12 +15,20 @@
 #   VERIFY      1 = full verification (default); 0 = verification.enabled = false,
 #               only to develop the harness — its figures are not the benchmark
 #   VARIANTS    endpoint runs per round, each NAME:BACKEND[:BINARY] (default "endpoint:memory");
-#               BACKEND = memory | redis; e.g. VARIANTS="endpoint:memory endpoint-redis:redis"
+#               BACKEND = memory | redis | redis+nats; e.g. VARIANTS="endpoint:memory endpoint-redis:redis"
 #               runs the memory and the Redis dedup backend back to back on the same bodies.
+#               redis+nats = Redis dedup and the `queue` handler publishing to JetStream (a
+#               private nats-server with file storage, pinned to REDIS_CPU, a fresh stream per
+#               run); give it BODIES >= the requests of a run, or most requests are duplicates
+#               that publish nothing.
 #               Redis runs use a private redis-server (no persistence) pinned to REDIS_CPU
 #               (default: CLIENT_CPU, i.e. off the server's CPU, as a remote Redis would be) and
 #               a fresh key prefix per run; BINARY (default: this checkout's release build)
 #               compares another build in the same rounds
+#   REDIS_NICE  nice value of the private redis-server / nats-server (default -10): they share
+#               their CPU with wrk, and at equal priority they wait for wrk's time slices, which
+#               a Redis on its own host never does (Redis at 64 connections: 0.63 x memory
+#               at 0, 0.92 x at -10, BENCHMARKS.md); 0 = equal priority
 #   SERVER_CPU  CPU the servers are pinned to (default 1); CLIENT_CPU for wrk (default 0)
 #   EP_PORT, BARE_PORT  loopback ports (default: free ones picked at start)
 #   BENCH_DIR   work directory (default target/bench): PKI, bodies, configs, logs, results
@@ -43,6 +51,7 @@ VERIFY="${VERIFY:-1}"
 SERVER_CPU="${SERVER_CPU:-1}"
 CLIENT_CPU="${CLIENT_CPU:-0}"
 REDIS_CPU="${REDIS_CPU:-$CLIENT_CPU}"
+REDIS_NICE="${REDIS_NICE:--10}"
 VARIANTS="${VARIANTS:-endpoint:memory}"
 BENCH_DIR="${BENCH_DIR:-target/bench}"
 # Free loopback ports, picked now unless given (other people's servers may hold fixed ones).
@@ -88,11 +97,25 @@ say "test PKI and endpoint config"
 rm -rf "$BENCH_DIR/pki"
 bash bench/make-pki.sh "$BENCH_DIR/pki" >&2
 write_config() { # write_config FILE BACKEND KEY_PREFIX
-  local dedup='backend = "memory"'
-  if [ "$2" = redis ]; then
+  local dedup='backend = "memory"' handler='kind = "log"'
+  if [ "$2" = redis ] || [ "$2" = redis+nats ]; then
     dedup="backend = \"redis\"
 redis_url = \"redis://127.0.0.1:$REDIS_PORT\"
 key_prefix = \"$3\""
+  fi
+  if [ "$2" = redis+nats ]; then
+    # A fresh stream per run, bound to its own subject.
+    local stream subject
+    stream="BENCH_$(tr -c 'A-Za-z0-9\n' '_' <<<"${3%:}")"
+    subject="bench.$(tr -c 'A-Za-z0-9\n' '_' <<<"${3%:}")"
+    python3 bench/nats_stream.py "127.0.0.1:$NATS_PORT" "$stream" "$subject" >/dev/null \
+      || die "could not create JetStream stream $stream"
+    handler="kind = \"queue\"
+
+[handler.queue]
+backend = \"nats\"
+url = \"nats://127.0.0.1:$NATS_PORT\"
+subject = \"$subject\""
   fi
   if [ "$VERIFY" = 1 ]; then
     cat > "$1" <<EOF
@@ -113,7 +136,7 @@ extra_roots = "$BENCH_DIR/pki/root.pem"
 $dedup
 
 [handler]
-kind = "log"
+$handler
 
 [log]
 format = "json"
@@ -131,7 +154,7 @@ enabled = false
 $dedup
 
 [handler]
-kind = "log"
+$handler
 
 [log]
 format = "json"
@@ -140,10 +163,10 @@ EOF
 }
 REDIS_PORT=""
 redis_pid=""
-if [[ " $VARIANTS" == *:redis* ]]; then
+if [[ " $VARIANTS" == *:redis* ]]; then  # redis and redis+nats
   command -v redis-server >/dev/null || die "redis-server is required for a redis variant"
   REDIS_PORT="$(free_port)"
-  taskset -c "$REDIS_CPU" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+  nice -n "$REDIS_NICE" taskset -c "$REDIS_CPU" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
     --dir "$BENCH_DIR" >"$BENCH_DIR/redis.log" 2>&1 &
   redis_pid=$!
   for _ in $(seq 1 100); do
@@ -151,7 +174,22 @@ if [[ " $VARIANTS" == *:redis* ]]; then
     sleep 0.1
   done
   [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] || die "private redis-server did not start"
-  echo "private redis-server on 127.0.0.1:$REDIS_PORT, pinned to CPU $REDIS_CPU" >&2
+  echo "private redis-server on 127.0.0.1:$REDIS_PORT, pinned to CPU $REDIS_CPU, nice $REDIS_NICE" >&2
+fi
+NATS_PORT=""
+nats_pid=""
+if [[ " $VARIANTS" == *:redis+nats* ]]; then
+  command -v nats-server >/dev/null || die "nats-server is required for a redis+nats variant"
+  NATS_PORT="$(free_port)"
+  rm -rf "$BENCH_DIR/nats"
+  nice -n "$REDIS_NICE" taskset -c "$REDIS_CPU" nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$BENCH_DIR/nats" \
+    >"$BENCH_DIR/nats.log" 2>&1 &
+  nats_pid=$!
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && break
+    sleep 0.1
+  done
+  echo "private nats-server (JetStream, file storage) on 127.0.0.1:$NATS_PORT, pinned to CPU $REDIS_CPU, nice $REDIS_NICE" >&2
 fi
 config="$BENCH_DIR/endpoint.toml"
 write_config "$config" memory ""
@@ -167,6 +205,7 @@ pid=""
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   if [ -n "${redis_pid:-}" ]; then kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
+  if [ -n "${nats_pid:-}" ]; then kill "$nats_pid" 2>/dev/null || true; wait "$nats_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 

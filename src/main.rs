@@ -16,10 +16,17 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    // Take from the shared queue on every scheduler tick. With many more
+    // ready connections than fit a worker's local queue, tokio parks the
+    // overflow (the connections that have waited longest) in the shared
+    // queue and, by default, looks there only every few ticks, while freshly
+    // woken connections keep refilling the local queue: p99 at 1,024
+    // connections was 176 ms with the default and 60 ms with 1 (BENCHMARKS.md,
+    // "Overload").
+    builder.global_queue_interval(1);
+    let runtime = match builder.build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("alexa-endpoint: cannot start the async runtime: {e}");

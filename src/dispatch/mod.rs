@@ -11,6 +11,7 @@
 //!   and error bodies; [`observe`]: log + count + answer, in one call.
 
 mod context;
+mod detach;
 mod handler;
 mod observe;
 mod outcome;

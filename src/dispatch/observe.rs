@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use crate::dispatch::Handled;
+use crate::error::EndpointError;
 use crate::metrics::Metrics;
 
 /// Log, count and answer one request: the route calls this with what
@@ -17,7 +18,8 @@ use crate::metrics::Metrics;
 /// The access log line (`request`) carries `request_type`, `request_id`,
 /// `status`, `duration_us` and `outcome` ([`Outcome::as_str`](crate::dispatch::Outcome::as_str)),
 /// at info for a 200, warn for a 4xx, error for a 5xx (with the internal
-/// error, which never reaches the body). Never a token.
+/// error, which never reaches the body) except a shed request (`overloaded`),
+/// which is logged at debug only. Never a token.
 pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Response {
     let Handled {
         kind,
@@ -46,7 +48,20 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
         }
         Err(error) => {
             let status = error.status().as_u16();
-            if status >= 500 {
+            if matches!(error, EndpointError::Overloaded) {
+                // Shedding is the endpoint protecting itself: a line per shed
+                // request would cost CPU exactly when there is none to spare
+                // (and let a flood fill the disk). Counted in the metrics and
+                // summarised by a rate-limited warning where it is decided.
+                tracing::debug!(
+                    request_type,
+                    request_id,
+                    status,
+                    duration_us,
+                    outcome,
+                    "request"
+                );
+            } else if status >= 500 {
                 tracing::error!(request_type, request_id, status, duration_us, outcome, error = %error, "request");
             } else {
                 tracing::warn!(request_type, request_id, status, duration_us, outcome, error = %error, "request");
@@ -56,4 +71,59 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
     };
     metrics.request(kind, status, elapsed);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A log sink the test can read back.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("sink").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged_at_info(error: EndpointError) -> (u16, String) {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish();
+        let metrics = Metrics::new(None);
+        let response = tracing::subscriber::with_default(subscriber, || {
+            observe(
+                &metrics,
+                Handled::rejected(None, error),
+                Duration::from_micros(5),
+            )
+        });
+        let text = String::from_utf8(sink.0.lock().expect("sink").clone()).expect("utf-8");
+        (response.status().as_u16(), text)
+    }
+
+    #[test]
+    fn a_shed_request_is_not_logged_at_info_or_above_but_other_5xx_are() {
+        let (status, shed) = logged_at_info(EndpointError::Overloaded);
+        assert_eq!(status, 503);
+        assert_eq!(
+            shed, "",
+            "one line per shed request would cost CPU under overload"
+        );
+        let (status, other) = logged_at_info(EndpointError::DeadlineExceeded);
+        assert_eq!(status, 503);
+        assert!(other.contains("ERROR"), "{other}");
+        assert!(other.contains("handler_deadline_exceeded"), "{other}");
+    }
 }

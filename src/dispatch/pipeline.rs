@@ -6,9 +6,10 @@
 //!     panics caught → finish / release claim → response bytes
 //! ```
 //!
-//! The guarded handler runs in its own task (tracked for graceful shutdown):
-//! if Alexa hangs up mid-handler, the handler still completes and its claim
-//! is finished or released instead of lingering until it expires.
+//! The guarded handler is detached from the request (and tracked for graceful
+//! shutdown): if Alexa hangs up mid-handler, the handler still completes and
+//! its claim is finished or released instead of lingering until it expires.
+//! A handler that finishes without waiting runs in place ([`run_detached`]).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use tracing::Instrument;
 use crate::api::AlexaApi;
 use crate::config::{Config, DedupBackend};
 use crate::dedup::{self, DedupGuard, DedupStore, Guarded};
+use crate::dispatch::detach::run_detached;
 use crate::dispatch::skill::{Call, Route};
 use crate::dispatch::{Outcome, RequestContext, Skill};
 use crate::envelope::{self, RequestEnvelope, RequestKind};
@@ -227,9 +229,8 @@ impl Pipeline {
                 let job = self
                     .job(handler, request_id.clone(), is_message)
                     .instrument(span);
-                // Why a task: see the module docs. The JoinHandle only fails
-                // if the runtime is shutting down under us.
-                match self.tasks.spawn(job).await {
+                // Why detached: see the module docs.
+                match run_detached(&self.tasks, job).await {
                     Ok(answer) => answer,
                     Err(_) => (
                         Outcome::HandlerPanicked,

@@ -1,7 +1,7 @@
 //! [`Endpoint`]: the skill endpoint as embeddable pieces — the Alexa route,
 //! the operations routes, and a shutdown that waits for in-flight handlers.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::routing::{get, post};
@@ -17,6 +17,7 @@ use crate::verify::Verifier;
 
 use super::body::BodyLimits;
 use super::routes;
+use super::throttle::Throttled;
 
 /// A skill endpoint built from a [`Skill`] and a [`Config`]: verification,
 /// de-duplication, handler deadline, admission limits.
@@ -41,6 +42,8 @@ struct Inner {
     body: BodyLimits,
     max_in_flight: u32,
     in_flight: Semaphore,
+    /// The rate-limited "shedding" warning.
+    shedding: Mutex<Throttled>,
     draining: CancellationToken,
 }
 
@@ -93,6 +96,7 @@ impl Endpoint {
                 },
                 max_in_flight,
                 in_flight: Semaphore::new(max_in_flight as usize),
+                shedding: Mutex::new(Throttled::new()),
                 draining: CancellationToken::new(),
             }),
         }
@@ -199,6 +203,14 @@ impl Endpoint {
             }
             Err(_) => {
                 metrics.shed("in_flight");
+                let occurrences = self.inner.shedding.lock().map(|mut t| t.hit());
+                if let Ok(Some(shed)) = occurrences {
+                    tracing::warn!(
+                        max_in_flight = self.inner.max_in_flight,
+                        shed,
+                        "overloaded: requests beyond server.max_in_flight answered 503 (logged at most every 10 s)"
+                    );
+                }
                 None
             }
         }

@@ -8,17 +8,14 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::metrics::Metrics;
 
 use super::connection::{self, ConnLimits, ConnWatch};
+use super::throttle::Throttled;
 use super::tls::Tls;
-
-/// Time between two warnings of the same kind from one accept loop.
-const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// Pause after an accept error such as "too many open files", so the loop
 /// does not spin while the condition lasts.
@@ -35,33 +32,6 @@ pub(crate) struct Listener {
     pub max_connections: usize,
     /// Connection figures are counted for the Alexa listener only.
     pub metrics: Option<Arc<Metrics>>,
-}
-
-/// A warning logged at most once per [`WARN_EVERY`], with the number of
-/// occurrences it stands for.
-struct Throttled {
-    last: Option<Instant>,
-    count: u64,
-}
-
-impl Throttled {
-    fn new() -> Self {
-        Self {
-            last: None,
-            count: 0,
-        }
-    }
-
-    /// Count one occurrence; `Some(occurrences)` when it is time to log.
-    fn hit(&mut self) -> Option<u64> {
-        self.count += 1;
-        let now = Instant::now();
-        if self.last.is_some_and(|last| now < last + WARN_EVERY) {
-            return None;
-        }
-        self.last = Some(now);
-        Some(std::mem::take(&mut self.count))
-    }
 }
 
 /// An open connection: holds its `max_connections` slot and counts in the

@@ -13,6 +13,7 @@ mod fd_limit;
 mod listener;
 mod routes;
 mod shutdown;
+mod throttle;
 mod tls;
 
 use std::future::Future;
