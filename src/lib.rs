@@ -30,6 +30,7 @@ pub mod envelope;
 pub mod error;
 pub mod handlers;
 pub mod metrics;
+mod preflight;
 pub(crate) mod redis_conn;
 pub mod server;
 pub mod telemetry;

@@ -6,12 +6,15 @@
 //! - [`list_sync`]: apply list changes through the List Management API;
 //! - [`queue`]: publish to a broker, acknowledge after its confirmation.
 
+mod config;
 pub mod list_sync;
 pub mod log;
 pub mod queue;
 pub mod webhook;
 
-use crate::config::{Config, HandlerKind};
+pub use config::{HandlerConfig, HandlerKind};
+
+use crate::config::Config;
 use crate::dispatch::Skill;
 
 /// A built-in handler could not be set up.
@@ -34,7 +37,7 @@ pub async fn connect_skill_from_config(config: &Config) -> Result<Skill, Handler
         key: "handler.queue.backend",
         reason: "is required when handler.kind = \"queue\"".into(),
     })?;
-    let queue = queue::Queue::connect(cfg, config.handler_deadline()).await?;
+    let queue = queue::Queue::connect(cfg, config.handler.deadline).await?;
     let readiness = queue.readiness();
     Ok(Skill::builder()
         .on_message(move |ctx, msg| {
@@ -57,7 +60,7 @@ pub fn skill_from_config(config: &Config) -> Result<Skill, HandlerSetupError> {
                 key: "handler.webhook.url",
                 reason: "is required when handler.kind = \"webhook\"".into(),
             })?;
-            let webhook = webhook::Webhook::new(cfg, config.handler_deadline())?;
+            let webhook = webhook::Webhook::new(cfg, config.handler.deadline)?;
             builder.on_message(move |ctx, msg| {
                 let webhook = webhook.clone();
                 async move { webhook.deliver(&ctx, &msg).await }

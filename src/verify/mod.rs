@@ -19,6 +19,7 @@
 mod cert_store;
 mod cert_url;
 mod chain;
+mod config;
 mod der;
 mod error;
 mod request_checks;
@@ -32,10 +33,10 @@ use bytes::Bytes;
 use http::HeaderMap;
 use time::OffsetDateTime;
 
-use crate::config::VerificationConfig;
 use crate::envelope::RequestKind;
 
 pub use cert_store::CertStoreStats;
+pub use config::VerificationConfig;
 pub use cert_url::{validate_cert_url, CertUrlError, CERT_URL_HOST, CERT_URL_PATH_PREFIX};
 pub use chain::SIGNING_CERT_SAN;
 pub use error::{VerifierInitError, VerifyError};
@@ -82,8 +83,7 @@ impl Verifier {
     /// rules. An invalid or expired preloaded *chain* only logs a warning:
     /// it is validated when used, like a downloaded one.
     pub fn from_config(cfg: &VerificationConfig) -> Result<Arc<Self>, VerifierInitError> {
-        let timeout = std::time::Duration::from_millis(cfg.cert_fetch_timeout_ms);
-        Self::with_source(cfg, Arc::new(HttpsCertSource::new(timeout)?))
+        Self::with_source(cfg, Arc::new(HttpsCertSource::new(cfg.cert_fetch_timeout)?))
     }
 
     /// Like [`Verifier::from_config`] with another cert source (tests).
@@ -102,6 +102,8 @@ impl Verifier {
             let pem = std::fs::read(path).map_err(|e| {
                 VerifierInitError::new(KEY, format!("cannot read {}: {e}", path.display()))
             })?;
+            check_pem_chain(&pem)
+                .map_err(|e| VerifierInitError::new(KEY, format!("{}: {e}", path.display())))?;
             if let Err(e) = chain::validate_chain(&pem, &anchors, now, cfg.accept_legacy_sha1) {
                 tracing::warn!(
                     cert_url = %url,
@@ -115,7 +117,7 @@ impl Verifier {
         }
         Ok(Arc::new(Self {
             rules: RequestRules {
-                tolerance_secs: cfg.timestamp_tolerance_secs,
+                tolerance_secs: cfg.timestamp_tolerance.as_secs(),
                 skill_ids: cfg.skill_ids.clone(),
                 allow_any_skill: cfg.allow_any_skill,
             },
@@ -127,7 +129,7 @@ impl Verifier {
                 cfg.accept_legacy_sha1,
                 DownloadLimits {
                     concurrency: cfg.cert_download_concurrency,
-                    failure_ttl: std::time::Duration::from_secs(cfg.cert_failure_ttl_secs),
+                    failure_ttl: cfg.cert_failure_ttl,
                 },
             ),
         }))
@@ -210,3 +212,18 @@ impl Verifier {
         self.store.anchors().len()
     }
 }
+/// A preloaded chain must be PEM with at least one certificate (whether
+/// the chain is valid now is checked per request).
+fn check_pem_chain(pem: &[u8]) -> Result<(), String> {
+    use rustls_pki_types::pem::PemObject;
+    let mut count = 0usize;
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem) {
+        cert.map_err(|e| format!("bad PEM: {e}"))?;
+        count += 1;
+    }
+    if count == 0 {
+        return Err("no CERTIFICATE in the file".to_owned());
+    }
+    Ok(())
+}
+

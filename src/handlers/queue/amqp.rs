@@ -21,7 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 
 use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
-use crate::config::AmqpQueueConfig;
+use super::AmqpQueueConfig;
 use crate::handlers::HandlerSetupError;
 
 /// How often the keeper looks at the connection when nobody asked it to.

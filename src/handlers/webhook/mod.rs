@@ -5,27 +5,23 @@
 //! No internal retry: a failure answers 5xx and Alexa's re-delivery is the
 //! retry. The call is bounded by the handler deadline.
 
+mod config;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
 use base64::Engine;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::Semaphore;
 
-use crate::config::WebhookConfig;
+pub use config::{WebhookConfig, WebhookSecret};
+
 use crate::dispatch::{HandlerError, HandlerResult, RequestContext};
 use crate::envelope::{MessageReceivedRequest, Response};
 use crate::handlers::HandlerSetupError;
-
-/// Decode a Standard Webhooks secret: base64, optionally prefixed `whsec_`.
-pub fn decode_secret(secret: &SecretString) -> Result<Vec<u8>, base64::DecodeError> {
-    let s = secret.expose_secret();
-    let s = s.strip_prefix("whsec_").unwrap_or(s);
-    base64::engine::general_purpose::STANDARD.decode(s)
-}
 
 /// Sign `body` per Standard Webhooks: base64 HMAC-SHA256 of
 /// `{id}.{timestamp}.{body}`, as the `webhook-signature` value `v1,<sig>`.
@@ -88,7 +84,7 @@ pub struct Webhook {
 
 struct Inner {
     url: url::Url,
-    key: Option<Vec<u8>>,
+    key: Option<WebhookSecret>,
     http: reqwest::Client,
     /// One permit per delivery in progress: at most
     /// [`MAX_CONCURRENT_DELIVERIES`] outbound requests (and sockets).
@@ -123,13 +119,6 @@ pub enum WebhookError {
 impl Webhook {
     /// Build from `[handler.webhook]`; `deadline` bounds each call.
     pub fn new(cfg: &WebhookConfig, deadline: Duration) -> Result<Self, HandlerSetupError> {
-        let key = match &cfg.secret {
-            Some(secret) => Some(decode_secret(secret).map_err(|_| HandlerSetupError {
-                key: "handler.webhook.secret",
-                reason: "must be base64, optionally prefixed with whsec_".into(),
-            })?),
-            None => None,
-        };
         crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -145,7 +134,7 @@ impl Webhook {
         Ok(Self {
             inner: Arc::new(Inner {
                 url: cfg.url.clone(),
-                key,
+                key: cfg.secret.clone(),
                 http,
                 slots: Semaphore::new(MAX_CONCURRENT_DELIVERIES),
             }),
@@ -175,7 +164,7 @@ impl Webhook {
             request = request
                 .header("webhook-id", ctx.request_id())
                 .header("webhook-timestamp", now.to_string())
-                .header("webhook-signature", sign(key, ctx.request_id(), now, &body));
+                .header("webhook-signature", sign(key.expose_key(), ctx.request_id(), now, &body));
         }
         let answer = request.body(body).send().await.map_err(|e| {
             // reqwest's error text may include the URL, never the body.
