@@ -178,11 +178,9 @@ impl RedisClient {
         if let Some(certs) = certs {
             builder = builder.certs(certs);
         }
-        let client = builder.build().map_err(|e| {
-            RedisSetupError::Inconsistent {
-                key,
-                reason: format!("{key}: {}", e.detail().unwrap_or("invalid")),
-            }
+        let client = builder.build().map_err(|e| RedisSetupError::Inconsistent {
+            key,
+            reason: format!("{key}: {}", e.detail().unwrap_or("invalid")),
         })?;
         Ok(Self {
             kind: ClientKind::Cluster(client),

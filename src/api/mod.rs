@@ -31,7 +31,6 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-
 pub use config::AlexaApiConfig;
 pub use error::ApiError;
 pub use guard::EndpointAllowlist;

@@ -92,10 +92,12 @@ impl Layers {
         source: ValueSource,
         file: Option<&Path>,
     ) -> Result<(), ConfigError> {
-        let mut table: Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Load {
-            path: file.map_or_else(|| PathBuf::from("<toml text>"), Path::to_path_buf),
-            reason: e.to_string().trim_end().to_owned(),
-        })?;
+        let mut table: Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Load {
+                path: file.map_or_else(|| PathBuf::from("<toml text>"), Path::to_path_buf),
+                reason: e.to_string().trim_end().to_owned(),
+            })?;
         if let Some(dir) = file.and_then(Path::parent) {
             resolve_paths(&mut table, dir);
         }
@@ -118,7 +120,11 @@ impl Layers {
         // Relative paths in the file are relative to the file, wherever the
         // process runs from.
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        self.add_toml(&text, ValueSource::File(path.to_path_buf()), Some(&absolute))
+        self.add_toml(
+            &text,
+            ValueSource::File(path.to_path_buf()),
+            Some(&absolute),
+        )
     }
 
     /// Add `ALEXA_ENDPOINT_<SECTION>__<KEY>` variables (other names are
@@ -207,7 +213,11 @@ fn scalar(text: &str) -> Value {
     if let Ok(i) = text.parse::<i64>() {
         return Value::Integer(i);
     }
-    if text.contains('.') && text.chars().all(|c| c.is_ascii_digit() || ".-+eE".contains(c)) {
+    if text.contains('.')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || ".-+eE".contains(c))
+    {
         if let Ok(f) = text.parse::<f64>() {
             return Value::Float(f);
         }
@@ -462,7 +472,10 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.key(), Some("a.typo"));
         assert!(err.to_string().contains("ALEXA_ENDPOINT_A__TYPO"), "{err}");
-        assert!(err.to_string().contains("expected one of: n, name, kind"), "{err}");
+        assert!(
+            err.to_string().contains("expected one of: n, name, kind"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -476,10 +489,14 @@ mod tests {
         )
         .unwrap();
         let t = &l.table;
-        assert_eq!(t["server"]["tls"]["cert"].as_str(), Some("/etc/ae/tls/cert.pem"));
+        assert_eq!(
+            t["server"]["tls"]["cert"].as_str(),
+            Some("/etc/ae/tls/cert.pem")
+        );
         assert_eq!(t["server"]["tls"]["key"].as_str(), Some("/abs/key.pem"));
         assert_eq!(
-            t["verification"]["preloaded_certs"]["https://s3.amazonaws.com/echo.api/c.pem"].as_str(),
+            t["verification"]["preloaded_certs"]["https://s3.amazonaws.com/echo.api/c.pem"]
+                .as_str(),
             Some("/etc/ae/c.pem")
         );
     }

@@ -29,8 +29,8 @@ pub use crate::handlers::webhook::{WebhookConfig, WebhookSecret};
 pub use crate::handlers::{HandlerConfig, HandlerKind};
 pub use crate::server::{ServerConfig, TlsConfig};
 pub use crate::verify::VerificationConfig;
-pub use error::{ConfigError, ValueSource};
 pub(crate) use error::Problem;
+pub use error::{ConfigError, ValueSource};
 pub use log::{LogConfig, LogFormat};
 pub use redact::redact_url;
 
@@ -154,7 +154,11 @@ impl Default for Config {
     /// examples. Production code should use [`Config::load`].
     fn default() -> Self {
         let mut layers = defaults();
-        if let Err(e) = layers.add_toml("[verification]\nenabled = false", ValueSource::Default, None) {
+        if let Err(e) = layers.add_toml(
+            "[verification]\nenabled = false",
+            ValueSource::Default,
+            None,
+        ) {
             panic!("embedded default config is invalid: {e}");
         }
         match layers.deserialize::<Config>() {

@@ -164,16 +164,52 @@ mod tests {
     fn every_credential_spelling_is_hidden() {
         // (url, what must not show, what must still show)
         let table: &[(&str, &[&str], &[&str])] = &[
-            ("redis+unix:///run/redis.sock?db=1&pass=s3cret", &["s3cret"], &["db=1", "pass=[redacted]"]),
-            ("redis+unix:///run/redis.sock?PASSWORD=s3cret&user=bob", &["s3cret", "bob"], &["/run/redis.sock"]),
-            ("redis://alice:s3cret@cache:6380/2", &["s3cret", "alice"], &["[redacted]@cache:6380/2"]),
+            (
+                "redis+unix:///run/redis.sock?db=1&pass=s3cret",
+                &["s3cret"],
+                &["db=1", "pass=[redacted]"],
+            ),
+            (
+                "redis+unix:///run/redis.sock?PASSWORD=s3cret&user=bob",
+                &["s3cret", "bob"],
+                &["/run/redis.sock"],
+            ),
+            (
+                "redis://alice:s3cret@cache:6380/2",
+                &["s3cret", "alice"],
+                &["[redacted]@cache:6380/2"],
+            ),
             ("rediss://:s3cret@cache:6380", &["s3cret"], &["cache:6380"]),
-            ("nats://tok3n@127.0.0.1:4222", &["tok3n"], &["127.0.0.1:4222"]),
-            ("amqp://bob:s%40cret@broker:5672/vh?heartbeat=10", &["s%40cret", "s@cret"], &["heartbeat=10"]),
-            ("https://hook.example/in?Token=abc123&x=1", &["abc123"], &["x=1"]),
-            ("https://hook.example/in?api_key=abc123&Secret=zz9&authz=q7", &["abc123", "zz9", "q7"], &[]),
-            ("https://hook.example/in?access%5Ftoken=abc123", &["abc123"], &[]),
-            ("redis://cache:6379/#insecure", &["insecure"], &["redis://cache:6379/"]),
+            (
+                "nats://tok3n@127.0.0.1:4222",
+                &["tok3n"],
+                &["127.0.0.1:4222"],
+            ),
+            (
+                "amqp://bob:s%40cret@broker:5672/vh?heartbeat=10",
+                &["s%40cret", "s@cret"],
+                &["heartbeat=10"],
+            ),
+            (
+                "https://hook.example/in?Token=abc123&x=1",
+                &["abc123"],
+                &["x=1"],
+            ),
+            (
+                "https://hook.example/in?api_key=abc123&Secret=zz9&authz=q7",
+                &["abc123", "zz9", "q7"],
+                &[],
+            ),
+            (
+                "https://hook.example/in?access%5Ftoken=abc123",
+                &["abc123"],
+                &[],
+            ),
+            (
+                "redis://cache:6379/#insecure",
+                &["insecure"],
+                &["redis://cache:6379/"],
+            ),
             ("not a url s3cret", &["s3cret"], &["[redacted]"]),
         ];
         for (url, hidden, shown) in table {

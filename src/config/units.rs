@@ -105,8 +105,13 @@ mod tests {
 
     #[test]
     fn bounds_name_the_key_and_the_maximum() {
-        let p = secs_range("dedup.ttl_secs", Duration::from_secs(u64::MAX / 2), 1, 2_592_000)
-            .unwrap_err();
+        let p = secs_range(
+            "dedup.ttl_secs",
+            Duration::from_secs(u64::MAX / 2),
+            1,
+            2_592_000,
+        )
+        .unwrap_err();
         assert_eq!(p.key, "dedup.ttl_secs");
         assert!(p.reason.contains("2592000 (30 days)"), "{}", p.reason);
         assert!(millis_range("x", Duration::from_millis(5), 1, 60_000).is_ok());

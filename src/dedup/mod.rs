@@ -24,7 +24,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-
 mod config;
 mod guard;
 mod memory;
@@ -32,11 +31,11 @@ mod off;
 mod redis;
 
 pub(crate) use self::config::is_tls_url;
-pub(crate) use self::redis::check_config as check_redis_config;
 pub use self::config::{DedupBackend, DedupConfig, OnStoreError, MAX_TTL};
 pub use self::guard::{DedupGuard, Guarded};
 pub use self::memory::MemoryStore;
 pub use self::off::NoDedup;
+pub(crate) use self::redis::check_config as check_redis_config;
 pub use self::redis::RedisStore;
 
 /// Told about each data loss a store notices; see [`DedupStore::observe_resets`].

@@ -77,7 +77,12 @@ impl ServerConfig {
                 "is reserved for operations endpoints",
             ));
         }
-        range("server.body_limit_bytes", self.body_limit_bytes, 1024, 16 << 20)?;
+        range(
+            "server.body_limit_bytes",
+            self.body_limit_bytes,
+            1024,
+            16 << 20,
+        )?;
         units::secs_range("server.shutdown_grace_secs", self.shutdown_grace, 0, 600)?;
         units::millis_range(
             "server.header_read_timeout_ms",
@@ -93,7 +98,12 @@ impl ServerConfig {
         )?;
         units::secs_range("server.idle_timeout_secs", self.idle_timeout, 1, 3600)?;
         range("server.max_connections", self.max_connections, 1, 1_000_000)?;
-        range("server.max_header_bytes", self.max_header_bytes, 8192, 1 << 20)?;
+        range(
+            "server.max_header_bytes",
+            self.max_header_bytes,
+            8192,
+            1 << 20,
+        )?;
         range("server.max_in_flight", self.max_in_flight, 1, 100_000)?;
         Ok(())
     }

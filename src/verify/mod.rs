@@ -36,9 +36,9 @@ use time::OffsetDateTime;
 use crate::envelope::RequestKind;
 
 pub use cert_store::CertStoreStats;
-pub use config::VerificationConfig;
 pub use cert_url::{validate_cert_url, CertUrlError, CERT_URL_HOST, CERT_URL_PATH_PREFIX};
 pub use chain::SIGNING_CERT_SAN;
+pub use config::VerificationConfig;
 pub use error::{VerifierInitError, VerifyError};
 pub use signature::{CERT_URL_HEADER, SIGNATURE_256_HEADER, SIGNATURE_SHA1_HEADER};
 pub use source::{CertSource, FetchError, HttpsCertSource, MAX_CERT_CHAIN_BYTES};
@@ -226,4 +226,3 @@ fn check_pem_chain(pem: &[u8]) -> Result<(), String> {
     }
     Ok(())
 }
-

@@ -201,7 +201,12 @@ impl QueueConfig {
                 .ok()
                 .map(|u| u.scheme().to_owned())
         }
-        range("handler.queue.max_in_flight", self.max_in_flight, 1, 100_000)?;
+        range(
+            "handler.queue.max_in_flight",
+            self.max_in_flight,
+            1,
+            100_000,
+        )?;
         let (url, schemes): (&SecretString, &[&str]) = match &self.backend {
             QueueBackend::Nats(n) => {
                 if n.subject.is_empty() || n.subject.contains(['*', '>', ' ']) {
@@ -246,4 +251,3 @@ impl QueueConfig {
         }
     }
 }
-

@@ -24,14 +24,14 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 
+use crate::config::redact::{self, redact_url};
+use crate::dispatch::{HandlerError, HandlerResult, Readiness, RequestContext};
+use crate::envelope::{MessageReceivedRequest, Response};
+use crate::handlers::webhook::message_body;
+use crate::handlers::HandlerSetupError;
 pub use config::{
     AmqpQueueConfig, NatsQueueConfig, QueueBackend, QueueConfig, RedisStreamQueueConfig,
 };
-use crate::dispatch::{HandlerError, HandlerResult, Readiness, RequestContext};
-use crate::envelope::{MessageReceivedRequest, Response};
-use crate::config::redact::{self, redact_url};
-use crate::handlers::webhook::message_body;
-use crate::handlers::HandlerSetupError;
 
 /// How long start-up waits for the broker (connect plus the stream or
 /// exchange check) before giving up with an error.

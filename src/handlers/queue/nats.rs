@@ -13,8 +13,8 @@ use async_nats::jetstream::{self, Context};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
-use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
 use super::NatsQueueConfig;
+use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
 use crate::handlers::HandlerSetupError;
 
 /// A JetStream publisher on one long-lived NATS connection (the client

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
 use super::RedisStreamQueueConfig;
+use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
 use crate::handlers::HandlerSetupError;
 use crate::redis_conn::{describe_error, RedisClient, RedisConn, RedisSettings, RedisSetupError};
 

@@ -164,7 +164,10 @@ impl Webhook {
             request = request
                 .header("webhook-id", ctx.request_id())
                 .header("webhook-timestamp", now.to_string())
-                .header("webhook-signature", sign(key.expose_key(), ctx.request_id(), now, &body));
+                .header(
+                    "webhook-signature",
+                    sign(key.expose_key(), ctx.request_id(), now, &body),
+                );
         }
         let answer = request.body(body).send().await.map_err(|e| {
             // reqwest's error text may include the URL, never the body.
