@@ -57,6 +57,14 @@ impl HandlerConfig {
                 "is required when handler.kind = \"queue\" (\"nats\", \"amqp\" or \"redis-stream\")",
             ));
         }
+        if let Some(webhook) = &self.webhook {
+            if !matches!(webhook.url.scheme(), "http" | "https") {
+                return Err(Problem::new(
+                    "handler.webhook.url",
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
         if let Some(queue) = &self.queue {
             queue.validate()?;
         }

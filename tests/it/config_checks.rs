@@ -363,6 +363,8 @@ fn the_webhook_secret_is_decoded_once_at_load() {
     let err = Config::from_toml(&format!("{base}secret = \"whsec_not base64!\"")).unwrap_err();
     assert_eq!(err.key(), Some("handler.webhook.secret"), "{err}");
     assert!(!err.to_string().contains("not base64!"), "{err}");
+    let err = Config::from_toml(&base.replace("http://", "ftp://")).unwrap_err();
+    assert_eq!(err.key(), Some("handler.webhook.url"), "{err}");
     let cfg = Config::from_toml(&format!("{base}secret = \"whsec_c2VjcmV0\"")).unwrap();
     let secret = cfg.handler.webhook.unwrap().secret.unwrap();
     assert_eq!(secret.expose_key(), b"secret");
