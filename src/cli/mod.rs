@@ -59,7 +59,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config } => serve(config).await,
         Command::CheckConfig { config } => {
-            let config = load(config.as_deref())?;
+            let config = Config::load(config.as_deref())?;
+            for warning in config.preflight()? {
+                eprintln!("alexa-endpoint: warning: {warning}");
+            }
             print!("{}", config.redacted());
             Ok(())
         }
@@ -70,8 +73,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Load, validate and preflight the configuration: the same for `serve`
-/// and `check-config`.
+/// Load, validate and preflight the configuration, as `check-config`
+/// does. The preflight's warnings are logged by the endpoint itself once
+/// logging is set up.
 fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
     let config = Config::load(file)?;
     config.preflight()?;

@@ -63,6 +63,19 @@ impl ConfigError {
     }
 }
 
+/// Something `serve` accepts with a warning at start-up (a preloaded cert
+/// chain that is not valid now): `check-config` shows it and exits 0.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: `{key}` ({source_of_value}): {reason}")]
+pub struct ConfigWarning {
+    /// Dotted key.
+    pub key: String,
+    /// Where the value came from.
+    pub source_of_value: ValueSource,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
 /// A key and what is wrong with it; [`super::Config`] adds where the value
 /// came from to make a [`ConfigError`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -43,10 +43,11 @@ impl Sources {
         if let Some(source) = self.leaves.get(path) {
             return source.clone();
         }
+        // Descendants sort right after their table.
         if let Some((_, source)) = self
             .leaves
             .range(path.to_vec()..)
-            .find(|(leaf, _)| leaf.starts_with(path))
+            .next()
             .filter(|(leaf, _)| leaf.starts_with(path))
         {
             return source.clone();

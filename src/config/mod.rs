@@ -30,7 +30,7 @@ pub use crate::handlers::{HandlerConfig, HandlerKind};
 pub use crate::server::{ServerConfig, TlsConfig};
 pub use crate::verify::VerificationConfig;
 pub(crate) use error::Problem;
-pub use error::{ConfigError, ValueSource};
+pub use error::{ConfigError, ConfigWarning, ValueSource};
 pub use log::{LogConfig, LogFormat};
 pub use redact::redact_url;
 

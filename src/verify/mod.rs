@@ -62,6 +62,9 @@ pub struct Verified {
 pub struct Verifier {
     rules: RequestRules,
     accept_legacy_sha1: bool,
+    /// Preloaded chains that are not valid at start-up (logged; shown by
+    /// `check-config`).
+    preload_warnings: Vec<String>,
     store: CertStore,
 }
 
@@ -86,6 +89,13 @@ impl Verifier {
         Self::with_source(cfg, Arc::new(HttpsCertSource::new(cfg.cert_fetch_timeout)?))
     }
 
+    /// Preloaded chains that were not valid at start-up (each also logged
+    /// as a warning): they stay loaded and requests using them are rejected
+    /// while they stay invalid.
+    pub(crate) fn preload_warnings(&self) -> &[String] {
+        &self.preload_warnings
+    }
+
     /// Like [`Verifier::from_config`] with another cert source (tests).
     pub fn with_source(
         cfg: &VerificationConfig,
@@ -94,6 +104,7 @@ impl Verifier {
         let anchors = chain::trust_anchors(cfg.extra_roots.as_deref())?;
         let mut preloaded = HashMap::new();
         let now = OffsetDateTime::now_utc();
+        let mut preload_warnings = Vec::new();
         for (raw_url, path) in &cfg.preloaded_certs {
             const KEY: &str = "verification.preloaded_certs";
             let url = validate_cert_url(raw_url).map_err(|e| {
@@ -102,8 +113,6 @@ impl Verifier {
             let pem = std::fs::read(path).map_err(|e| {
                 VerifierInitError::new(KEY, format!("cannot read {}: {e}", path.display()))
             })?;
-            check_pem_chain(&pem)
-                .map_err(|e| VerifierInitError::new(KEY, format!("{}: {e}", path.display())))?;
             if let Err(e) = chain::validate_chain(&pem, &anchors, now, cfg.accept_legacy_sha1) {
                 tracing::warn!(
                     cert_url = %url,
@@ -112,16 +121,22 @@ impl Verifier {
                     error = %e,
                     "preloaded cert chain is not valid now; requests using it are rejected while it stays invalid"
                 );
+                preload_warnings.push(format!(
+                    "{raw_url:?} = {}: the chain is not valid now ({e}); requests using it are \
+                     rejected while it stays invalid",
+                    path.display()
+                ));
             }
             preloaded.insert(url.to_string(), Bytes::from(pem));
         }
         Ok(Arc::new(Self {
             rules: RequestRules {
-                tolerance_secs: cfg.timestamp_tolerance.as_secs(),
+                tolerance: cfg.timestamp_tolerance,
                 skill_ids: cfg.skill_ids.clone(),
                 allow_any_skill: cfg.allow_any_skill,
             },
             accept_legacy_sha1: cfg.accept_legacy_sha1,
+            preload_warnings,
             store: CertStore::new(
                 source,
                 preloaded,
@@ -211,18 +226,4 @@ impl Verifier {
     pub fn trust_anchor_count(&self) -> usize {
         self.store.anchors().len()
     }
-}
-/// A preloaded chain must be PEM with at least one certificate (whether
-/// the chain is valid now is checked per request).
-fn check_pem_chain(pem: &[u8]) -> Result<(), String> {
-    use rustls_pki_types::pem::PemObject;
-    let mut count = 0usize;
-    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem) {
-        cert.map_err(|e| format!("bad PEM: {e}"))?;
-        count += 1;
-    }
-    if count == 0 {
-        return Err("no CERTIFICATE in the file".to_owned());
-    }
-    Ok(())
 }

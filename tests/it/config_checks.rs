@@ -100,7 +100,6 @@ async fn check_config_and_serve_refuse_each_file_level_error_naming_the_key() {
         ("missing extra_roots", format!("{VERIFY_ANY}extra_roots = \"missing.pem\""), "verification.extra_roots"),
         ("extra_roots not PEM", format!("{VERIFY_ANY}extra_roots = \"garbage.pem\""), "verification.extra_roots"),
         ("missing preloaded cert", format!("{VERIFY_ANY}[verification.preloaded_certs]\n\"{s3}\" = \"missing.pem\""), "verification.preloaded_certs"),
-        ("preloaded cert not PEM", format!("{VERIFY_ANY}[verification.preloaded_certs]\n\"{s3}\" = \"garbage.pem\""), "verification.preloaded_certs"),
         ("bad preloaded cert URL", format!("{VERIFY_ANY}[verification.preloaded_certs]\n\"https://evil.example/echo.api/c.pem\" = \"tls/cert.pem\""), "verification.preloaded_certs"),
         ("missing dedup CA", format!("{NO_VERIFY}[dedup]\nbackend = \"redis\"\nredis_url = \"rediss://127.0.0.1:6380\"\nredis_tls_ca = \"missing.pem\""), "dedup.redis_tls_ca"),
         ("dedup CA not PEM", format!("{NO_VERIFY}[dedup]\nbackend = \"redis\"\nredis_url = \"rediss://127.0.0.1:6380\"\nredis_tls_ca = \"garbage.pem\""), "dedup.redis_tls_ca"),
@@ -125,6 +124,27 @@ async fn check_config_and_serve_refuse_each_file_level_error_naming_the_key() {
             assert!(stdout.is_empty(), "{subcommand}, {what}: {stdout}");
         }
     }
+}
+
+/// `serve` starts with a preloaded chain that is not valid now (requests
+/// using it are rejected): `check-config` accepts it too, with a warning.
+#[tokio::test]
+async fn an_invalid_preloaded_chain_is_a_warning_in_check_config_as_in_serve() {
+    let files = Files::new();
+    let s3 = "https://s3.amazonaws.com/echo.api/echo-api-cert-7.pem";
+    let file = files.config(&format!(
+        "{VERIFY_ANY}[verification.preloaded_certs]\n\"{s3}\" = \"garbage.pem\""
+    ));
+    let (ok, stdout, stderr) = run(&["check-config"], &file, &[], Path::new("/")).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("garbage.pem"), "{stdout}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("`verification.preloaded_certs`"),
+        "{stderr}"
+    );
+    assert!(warnings[0].contains("not valid now"), "{stderr}");
 }
 
 #[tokio::test]
