@@ -42,7 +42,7 @@ fn main() {
     let calls = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let api = AlexaApi::new(&AlexaApiConfig {
         allowed_endpoints: vec![server.uri()],
-        timeout_ms: 3000,
+        timeout: Duration::from_millis(3000),
     })
     .expect("api")
     .with_observer({

@@ -31,13 +31,13 @@ const DONE_TTL: Duration = Duration::from_secs(60);
 fn config(backend: DedupBackend, url: &str) -> DedupConfig {
     DedupConfig {
         backend,
-        ttl_secs: DONE_TTL.as_secs(),
+        ttl: DONE_TTL,
         memory_max_entries: 1_000_000,
         redis_url: SecretString::from(url.to_owned()),
         redis_tls_ca: None,
         redis_cluster_nodes: Vec::new(),
         key_prefix: format!("alexa-endpoint-bench:{}:", new_owner_token()),
-        store_timeout_ms: 1000,
+        store_timeout: Duration::from_millis(1000),
         on_store_error: OnStoreError::Reject,
     }
 }

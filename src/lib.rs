@@ -100,6 +100,7 @@ mod error;
 pub mod handlers;
 pub mod http_client;
 mod metrics;
+mod preflight;
 mod redis_conn;
 mod server;
 pub mod telemetry;

@@ -14,6 +14,20 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The error and its causes on one line, each text once: an error that
+/// already quotes its source is not followed by it again.
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -36,7 +50,7 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("alexa-endpoint: {e:#}");
+            eprintln!("alexa-endpoint: {}", describe(&e));
             ExitCode::FAILURE
         }
     }

@@ -70,8 +70,33 @@ pub(crate) enum RedisSetupError {
         reason: String,
     },
     /// The settings contradict each other.
-    #[error("{0}")]
-    Inconsistent(String),
+    #[error("{reason}")]
+    Inconsistent {
+        /// Config key at fault.
+        key: &'static str,
+        /// What is wrong (names the keys involved).
+        reason: String,
+    },
+}
+
+impl RedisSetupError {
+    /// The config key at fault.
+    pub(crate) fn key(&self) -> &'static str {
+        match self {
+            RedisSetupError::Url { key, .. }
+            | RedisSetupError::TlsCa { key, .. }
+            | RedisSetupError::Inconsistent { key, .. } => key,
+        }
+    }
+
+    /// What is wrong, without the key.
+    pub(crate) fn reason(&self) -> String {
+        match self {
+            RedisSetupError::Url { shown, reason, .. } => format!("{shown}: {reason}"),
+            RedisSetupError::TlsCa { path, reason, .. } => format!("{path}: {reason}"),
+            RedisSetupError::Inconsistent { reason, .. } => reason.clone(),
+        }
+    }
 }
 
 /// Parsed Redis settings; [`RedisClient::connect`] makes connections.
@@ -153,8 +178,9 @@ impl RedisClient {
         if let Some(certs) = certs {
             builder = builder.certs(certs);
         }
-        let client = builder.build().map_err(|e| {
-            RedisSetupError::Inconsistent(format!("{key}: {}", e.detail().unwrap_or("invalid")))
+        let client = builder.build().map_err(|e| RedisSetupError::Inconsistent {
+            key,
+            reason: format!("{key}: {}", e.detail().unwrap_or("invalid")),
         })?;
         Ok(Self {
             kind: ClientKind::Cluster(client),
@@ -297,10 +323,13 @@ fn check_url(
     }
     let tls = parsed.scheme() == "rediss";
     if have_ca && !tls {
-        return Err(RedisSetupError::Inconsistent(format!(
-            "{} is set, but {key} {shown} is not a rediss:// URL",
-            settings.tls_ca_key
-        )));
+        return Err(RedisSetupError::Inconsistent {
+            key: settings.tls_ca_key,
+            reason: format!(
+                "{} is set, but {key} {shown} is not a rediss:// URL",
+                settings.tls_ca_key
+            ),
+        });
     }
     raw.into_connection_info()
         .map_err(|e| url_error(key, shown, e.to_string()))
@@ -327,10 +356,7 @@ fn read_ca(key: &'static str, path: &Path) -> Result<Vec<u8>, RedisSetupError> {
     Ok(pem)
 }
 
-/// `url` without credentials, for logs and errors (see [`crate::config::redact_url`]).
-pub(crate) fn redact_url(url: &str) -> String {
-    crate::config::redact_url(url)
-}
+pub(crate) use crate::config::redact_url;
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@
 //!
 //! Tokens are [`SecretString`]s; no `Debug` or error message shows one.
 
+mod config;
 mod error;
 mod guard;
 mod http;
@@ -27,12 +28,10 @@ mod reminders;
 pub mod retry;
 
 use std::fmt;
-use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::AlexaApiConfig;
-
+pub use config::AlexaApiConfig;
 pub use error::ApiError;
 pub use guard::EndpointAllowlist;
 pub use http::{build_http_client, ApiObserver, RetryObserver, MAX_IN_FLIGHT_CALLS};
@@ -79,7 +78,7 @@ impl fmt::Debug for AlexaApi {
 impl AlexaApi {
     /// Build from `[alexa_api]`.
     pub fn new(cfg: &AlexaApiConfig) -> Result<Self, ApiError> {
-        let client = build_http_client(Duration::from_millis(cfg.timeout_ms))?;
+        let client = build_http_client(cfg.timeout)?;
         Ok(Self {
             http: http::Http::new(client),
             allowlist: EndpointAllowlist::new(&cfg.allowed_endpoints),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use alexa_endpoint::config::Config;
+use alexa_endpoint::config::{Config, ConfigError};
 use alexa_endpoint::http_client::HttpPolicy;
 
 /// The Alexa skill endpoint server.
@@ -29,7 +29,9 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Load and validate the config, print the effective config (secrets redacted).
+    /// Load and validate the config and check every file it names (what
+    /// `serve` checks before it binds and connects), then print the
+    /// effective config (secrets redacted).
     CheckConfig {
         /// TOML config file, layered over the embedded secure defaults.
         #[arg(long, short)]
@@ -59,7 +61,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { config } => serve(config).await,
         Command::CheckConfig { config } => {
             let config = Config::load(config.as_deref())?;
-            print!("{}", config.to_redacted_toml());
+            for warning in config.preflight()? {
+                eprintln!("alexa-endpoint: warning: {warning}");
+            }
+            print!("{}", config.redacted());
             Ok(())
         }
         Command::Healthcheck { url } => healthcheck(&url).await,
@@ -69,8 +74,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Load, validate and preflight the configuration, as `check-config`
+/// does. The preflight's warnings are logged by the endpoint itself once
+/// logging is set up.
+fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
+    let config = Config::load(file)?;
+    config.preflight()?;
+    Ok(config)
+}
+
 async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {
-    let config = Config::load(config_file.as_deref())?;
+    let config = load(config_file.as_deref())?;
     alexa_endpoint::telemetry::init(config.log.format);
     let skill = alexa_endpoint::handlers::connect_skill_from_config(&config).await?;
     let server = alexa_endpoint::Server::bind(skill, config).await?;

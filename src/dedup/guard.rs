@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio_util::task::TaskTracker;
 
 use super::{new_owner_token, Claim, DedupStore, StoreError};
-use crate::config::OnStoreError;
+use crate::dedup::OnStoreError;
 
 /// First pause between done-mark retries; doubled up to [`MAX_RETRY_PAUSE`].
 const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(50);

@@ -25,16 +25,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{DedupBackend, DedupConfig};
-
+mod config;
 mod guard;
 mod memory;
 mod off;
 mod redis;
 
+pub(crate) use self::config::is_tls_url;
+pub use self::config::{DedupBackend, DedupConfig, OnStoreError, MAX_TTL};
 pub(crate) use self::guard::{DedupGuard, Guarded};
 pub use self::memory::MemoryStore;
 pub use self::off::NoDedup;
+pub(crate) use self::redis::check_config as check_redis_config;
 pub use self::redis::RedisStore;
 
 /// Told about each data loss a store notices; see [`DedupStore::observe_resets`].

@@ -23,7 +23,8 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::api::AlexaApi;
-use crate::config::{Config, DedupBackend};
+use crate::config::Config;
+use crate::dedup::DedupBackend;
 use crate::dedup::{self, DedupGuard, DedupStore, Guarded};
 use crate::dispatch::detach::run_detached;
 use crate::dispatch::skill::{Call, Route};
@@ -131,12 +132,12 @@ impl Pipeline {
                 "dedup.backend = \"off\": a re-delivered Messaging.MessageReceived runs its handler again"
             );
         }
-        let deadline = config.handler_deadline();
+        let deadline = config.handler.deadline;
         let tasks = TaskTracker::new();
         let dedup = DedupGuard::new(
             dedup,
             deadline + CLAIM_MARGIN,
-            Duration::from_secs(config.dedup.ttl_secs),
+            config.dedup.ttl,
             config.dedup.on_store_error,
             tasks.clone(),
         )

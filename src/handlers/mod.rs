@@ -12,16 +12,30 @@
 //! A `handler.kind` whose feature is off fails at start-up, naming the
 //! feature.
 
+mod config;
 #[cfg(feature = "list-sync")]
 pub mod list_sync;
 pub mod log;
 #[cfg(feature = "queue")]
 pub mod queue;
+/// Without the `queue` feature: only the `[handler.queue]` section, so that a
+/// config naming it still parses (and `handler.kind = "queue"` is refused at
+/// start-up, naming the feature).
+#[cfg(not(feature = "queue"))]
+pub mod queue {
+    #[path = "config.rs"]
+    mod config;
+    pub use config::{
+        AmqpQueueConfig, NatsQueueConfig, QueueBackend, QueueConfig, RedisStreamQueueConfig,
+    };
+}
 // Always compiled: the message body and the secret format are shared with the
 // `queue` handler and the config check; only delivery is feature-gated.
 pub mod webhook;
 
-use crate::config::{Config, HandlerKind};
+pub use config::{HandlerConfig, HandlerKind};
+
+use crate::config::Config;
 use crate::dispatch::Skill;
 
 /// A built-in handler could not be set up.
@@ -46,7 +60,7 @@ pub async fn connect_skill_from_config(config: &Config) -> Result<Skill, Handler
     })?;
     #[cfg(feature = "queue")]
     {
-        let queue = queue::Queue::connect(cfg, config.handler_deadline()).await?;
+        let queue = queue::Queue::connect(cfg, config.handler.deadline).await?;
         let readiness = queue.readiness();
         Ok(Skill::builder()
             .on_message(move |ctx, msg| {
@@ -88,7 +102,7 @@ pub fn skill_from_config(config: &Config) -> Result<Skill, HandlerSetupError> {
             })?;
             #[cfg(feature = "webhook")]
             {
-                let webhook = webhook::Webhook::new(cfg, config.handler_deadline())?;
+                let webhook = webhook::Webhook::new(cfg, config.handler.deadline)?;
                 builder.on_message(move |ctx, msg| {
                     let webhook = webhook.clone();
                     async move { webhook.deliver(&ctx, &msg).await }

@@ -92,7 +92,7 @@ impl Endpoint {
                 path: s.path.clone(),
                 body: BodyLimits {
                     limit: s.body_limit_bytes,
-                    timeout: Duration::from_millis(s.body_read_timeout_ms),
+                    timeout: s.body_read_timeout,
                 },
                 max_in_flight,
                 in_flight: Semaphore::new(max_in_flight as usize),

@@ -7,6 +7,7 @@
 //! that tests can bind port 0, read the addresses, then run.
 
 mod body;
+mod config;
 mod connection;
 mod endpoint;
 mod fd_limit;
@@ -14,7 +15,7 @@ mod listener;
 mod routes;
 mod shutdown;
 mod throttle;
-mod tls;
+pub(crate) mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use config::{ServerConfig, TlsConfig};
 pub use endpoint::Endpoint;
 pub use shutdown::signal as shutdown_signal;
 
@@ -138,12 +140,12 @@ impl Server {
             max_connections,
         } = self;
         let s = &config.server;
-        let grace = Duration::from_secs(s.shutdown_grace_secs);
+        let grace = s.shutdown_grace;
         let tls = s.tls.as_ref().map(tls::Tls::load).transpose()?;
         shutdown::handle_sighup(tls.clone());
         let limits = ConnLimits {
-            header_read_timeout: Duration::from_millis(s.header_read_timeout_ms),
-            idle_timeout: Duration::from_secs(s.idle_timeout_secs),
+            header_read_timeout: s.header_read_timeout,
+            idle_timeout: s.idle_timeout,
             max_header_bytes: s.max_header_bytes,
             h2c: s.http2,
         };

@@ -19,6 +19,7 @@
 mod cert_store;
 mod cert_url;
 mod chain;
+mod config;
 mod der;
 mod error;
 mod request_checks;
@@ -32,12 +33,12 @@ use bytes::Bytes;
 use http::HeaderMap;
 use time::OffsetDateTime;
 
-use crate::config::VerificationConfig;
 use crate::envelope::RequestKind;
 
 pub use cert_store::CertStoreStats;
 pub use cert_url::{validate_cert_url, CertUrlError, CERT_URL_HOST, CERT_URL_PATH_PREFIX};
 pub use chain::SIGNING_CERT_SAN;
+pub use config::VerificationConfig;
 pub use error::{VerifierInitError, VerifyError};
 pub use signature::{CERT_URL_HEADER, SIGNATURE_256_HEADER, SIGNATURE_SHA1_HEADER};
 pub use source::{CertSource, FetchError, HttpsCertSource, MAX_CERT_CHAIN_BYTES};
@@ -61,6 +62,9 @@ pub struct Verified {
 pub struct Verifier {
     rules: RequestRules,
     accept_legacy_sha1: bool,
+    /// Preloaded chains that are not valid at start-up (logged; shown by
+    /// `check-config`).
+    preload_warnings: Vec<String>,
     store: CertStore,
 }
 
@@ -82,8 +86,14 @@ impl Verifier {
     /// rules. An invalid or expired preloaded *chain* only logs a warning:
     /// it is validated when used, like a downloaded one.
     pub fn from_config(cfg: &VerificationConfig) -> Result<Arc<Self>, VerifierInitError> {
-        let timeout = std::time::Duration::from_millis(cfg.cert_fetch_timeout_ms);
-        Self::with_source(cfg, Arc::new(HttpsCertSource::new(timeout)?))
+        Self::with_source(cfg, Arc::new(HttpsCertSource::new(cfg.cert_fetch_timeout)?))
+    }
+
+    /// Preloaded chains that were not valid at start-up (each also logged
+    /// as a warning): they stay loaded and requests using them are rejected
+    /// while they stay invalid.
+    pub(crate) fn preload_warnings(&self) -> &[String] {
+        &self.preload_warnings
     }
 
     /// Like [`Verifier::from_config`] with another cert source (tests).
@@ -94,6 +104,7 @@ impl Verifier {
         let anchors = chain::trust_anchors(cfg.extra_roots.as_deref())?;
         let mut preloaded = HashMap::new();
         let now = OffsetDateTime::now_utc();
+        let mut preload_warnings = Vec::new();
         for (raw_url, path) in &cfg.preloaded_certs {
             const KEY: &str = "verification.preloaded_certs";
             let url = validate_cert_url(raw_url).map_err(|e| {
@@ -110,16 +121,22 @@ impl Verifier {
                     error = %e,
                     "preloaded cert chain is not valid now; requests using it are rejected while it stays invalid"
                 );
+                preload_warnings.push(format!(
+                    "{raw_url:?} = {}: the chain is not valid now ({e}); requests using it are \
+                     rejected while it stays invalid",
+                    path.display()
+                ));
             }
             preloaded.insert(url.to_string(), Bytes::from(pem));
         }
         Ok(Arc::new(Self {
             rules: RequestRules {
-                tolerance_secs: cfg.timestamp_tolerance_secs,
+                tolerance: cfg.timestamp_tolerance,
                 skill_ids: cfg.skill_ids.clone(),
                 allow_any_skill: cfg.allow_any_skill,
             },
             accept_legacy_sha1: cfg.accept_legacy_sha1,
+            preload_warnings,
             store: CertStore::new(
                 source,
                 preloaded,
@@ -127,7 +144,7 @@ impl Verifier {
                 cfg.accept_legacy_sha1,
                 DownloadLimits {
                     concurrency: cfg.cert_download_concurrency,
-                    failure_ttl: std::time::Duration::from_secs(cfg.cert_failure_ttl_secs),
+                    failure_ttl: cfg.cert_failure_ttl,
                 },
             ),
         }))

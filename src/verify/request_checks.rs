@@ -12,7 +12,7 @@ use crate::envelope::RequestKind;
 /// The timestamp and skill id rules, from config.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestRules {
-    pub(crate) tolerance_secs: u64,
+    pub(crate) tolerance: std::time::Duration,
     pub(crate) skill_ids: Vec<String>,
     pub(crate) allow_any_skill: bool,
 }
@@ -38,8 +38,7 @@ impl RequestRules {
         timestamp: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<(), VerifyError> {
-        let configured = std::time::Duration::from_secs(self.tolerance_secs);
-        let tolerance = kind.timestamp_tolerance(configured);
+        let tolerance = kind.timestamp_tolerance(self.tolerance);
         let tolerance = time::Duration::try_from(tolerance).unwrap_or(time::Duration::MAX);
         if (now - timestamp).abs() <= tolerance {
             Ok(())

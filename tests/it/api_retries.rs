@@ -271,7 +271,7 @@ async fn a_timeout_is_retried_for_a_get_but_not_for_a_create() {
     )
     .await;
     let mut cfg = config_for(&api);
-    cfg.alexa_api.timeout_ms = 300;
+    cfg.alexa_api.timeout = std::time::Duration::from_millis(300);
     let app = reminders_app_with(cfg).await;
     // The POST may have been processed: not sent again.
     assert_eq!(

@@ -54,7 +54,7 @@ pub fn enc(s: &str) -> String {
 pub fn config(endpoints: &[&str], timeout_ms: u64) -> AlexaApiConfig {
     AlexaApiConfig {
         allowed_endpoints: endpoints.iter().map(|s| s.to_string()).collect(),
-        timeout_ms,
+        timeout: std::time::Duration::from_millis(timeout_ms),
     }
 }
 

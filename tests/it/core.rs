@@ -154,7 +154,7 @@ async fn deadline_overrun_answers_503_and_releases_the_message() {
         })
         .build();
     let mut cfg = test_config();
-    cfg.handler.deadline_ms = 200;
+    cfg.handler.deadline = std::time::Duration::from_millis(200);
     let app = spawn_app(skill, cfg).await;
     let body = message_body(&unique("slow"), json!({}));
     let res = app.post(body.clone()).await;

@@ -13,7 +13,7 @@ fn assert_clean(text: &str, what: &str) {
 
 fn invalid_key(toml: &str) -> (String, String) {
     match Config::from_toml(toml) {
-        Err(ConfigError::Invalid { key, reason }) => (key.to_owned(), reason),
+        Err(ConfigError::Invalid { key, reason, .. }) => (key, reason),
         other => panic!("expected an invalid key, got {other:?}"),
     }
 }
@@ -48,7 +48,7 @@ redis_cluster_nodes = ["rediss://aclUserBob:s3cretPW@node1:6380", "rediss://aclU
 "#,
     )
     .unwrap();
-    let text = cfg.to_redacted_toml();
+    let text = cfg.redacted().to_string();
     assert_clean(&text, "check-config output");
     assert!(text.contains("node2:6380"), "{text}");
     assert_clean(&format!("{cfg:?}"), "Config Debug");
@@ -69,7 +69,9 @@ redis_tls_ca = "/etc/hosts"
     assert_eq!(key, "dedup.redis_tls_ca");
     assert!(reason.contains("rediss://"), "{reason}");
 
-    let (key, reason) = invalid_key(
+    // A missing file passes the value checks and is refused by the file
+    // checks `serve` and `check-config` both run.
+    let cfg = Config::from_toml(
         r#"
 [verification]
 enabled = false
@@ -78,7 +80,11 @@ backend = "redis"
 redis_url = "rediss://cache:6380"
 redis_tls_ca = "/nonexistent/ca.pem"
 "#,
-    );
+    )
+    .unwrap();
+    let Err(ConfigError::Invalid { key, reason, .. }) = cfg.preflight() else {
+        panic!("a missing CA file must fail the preflight");
+    };
     assert_eq!(key, "dedup.redis_tls_ca");
     assert!(reason.contains("/nonexistent/ca.pem"), "{reason}");
 }

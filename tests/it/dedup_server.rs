@@ -329,7 +329,7 @@ async fn crashed_replica_claim_expires_and_the_redelivery_runs() {
 
     let runs = Runs::default();
     let mut cfg = config_with(Some(dedup));
-    cfg.handler.deadline_ms = 1000;
+    cfg.handler.deadline = std::time::Duration::from_millis(1000);
     let survivor = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
     assert_eq!(
         survivor.post(body.clone()).await.status(),

@@ -31,7 +31,7 @@ pub fn test_config() -> Config {
     let mut cfg = Config::default();
     cfg.server.listen = "127.0.0.1:0".parse().unwrap();
     cfg.server.admin_listen = "127.0.0.1:0".parse().unwrap();
-    cfg.server.shutdown_grace_secs = 5;
+    cfg.server.shutdown_grace = std::time::Duration::from_secs(5);
     cfg
 }
 

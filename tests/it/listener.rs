@@ -203,7 +203,7 @@ async fn the_redis_down_503_body_names_no_address() {
     cfg.dedup.backend = DedupBackend::Redis;
     cfg.dedup.redis_url = SecretString::from(format!("redis://127.0.0.1:{port}"));
     cfg.dedup.on_store_error = OnStoreError::Reject;
-    cfg.dedup.store_timeout_ms = 300;
+    cfg.dedup.store_timeout = std::time::Duration::from_millis(300);
     let app = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
     let res = app
         .post(message_body(&unique("redis-down"), json!({"n": 1})))

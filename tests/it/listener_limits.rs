@@ -46,7 +46,7 @@ async fn wait_metric(app: &TestApp, key: &str, want: f64) {
 async fn a_trickled_body_is_bounded_then_answered_408_and_closed() {
     let runs = Runs::default();
     let mut cfg = test_config();
-    cfg.server.body_read_timeout_ms = 300;
+    cfg.server.body_read_timeout = std::time::Duration::from_millis(300);
     let app = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
     stream
@@ -78,7 +78,7 @@ async fn a_trickled_body_is_bounded_then_answered_408_and_closed() {
 async fn the_header_timeout_closes_silent_and_half_sent_connections() {
     let runs = Runs::default();
     let mut cfg = test_config();
-    cfg.server.header_read_timeout_ms = 200;
+    cfg.server.header_read_timeout = std::time::Duration::from_millis(200);
     let app = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
     let mut silent = TcpStream::connect(app.addr).await.unwrap();
     let mut half = TcpStream::connect(app.addr).await.unwrap();
@@ -96,7 +96,7 @@ async fn the_header_timeout_closes_silent_and_half_sent_connections() {
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     let mut cfg = test_config();
-    cfg.server.idle_timeout_secs = 1;
+    cfg.server.idle_timeout = std::time::Duration::from_secs(1);
     let app = spawn_app(counting_skill(&Runs::default(), Duration::ZERO), cfg).await;
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
     let body = seed_payload();

@@ -15,6 +15,7 @@ mod api_retries;
 mod api_support;
 mod bad_input;
 mod binary;
+mod config_checks;
 mod core;
 mod dedup_cluster;
 mod dedup_config;

@@ -1,10 +1,9 @@
 //! Tokens and secrets never reach a log, an error body, `Debug` output or
 //! `check-config` output.
 
-use alexa_endpoint::config::{HandlerKind, WebhookConfig};
+use alexa_endpoint::config::{HandlerKind, WebhookConfig, WebhookSecret};
 use alexa_endpoint::envelope::MessageReceivedRequest;
 use alexa_endpoint::{HandlerError, RequestContext, Response, Skill};
-use secrecy::SecretString;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -85,7 +84,7 @@ async fn webhook_secret_is_not_in_debug() {
     cfg.handler.kind = HandlerKind::Webhook;
     cfg.handler.webhook = Some(WebhookConfig {
         url: "http://127.0.0.1:9/hook".parse().unwrap(),
-        secret: Some(SecretString::from(WEBHOOK_SECRET.to_owned())),
+        secret: Some(WebhookSecret::parse(WEBHOOK_SECRET).unwrap()),
     });
     assert_clean(&format!("{cfg:?}"), "Config Debug");
 }

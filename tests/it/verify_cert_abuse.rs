@@ -171,7 +171,7 @@ async fn with_a_zero_failure_ttl_each_request_downloads_again() {
         .mount(&s3_mock)
         .await;
     let app = app_with(MockS3::new(&s3_mock, Duration::from_secs(5)), |c| {
-        c.verification.cert_failure_ttl_secs = 0;
+        c.verification.cert_failure_ttl = std::time::Duration::ZERO;
     })
     .await;
     for _ in 0..3 {

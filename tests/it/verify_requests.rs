@@ -51,7 +51,7 @@ fn timestamp_one_second_past_tolerance_is_rejected_both_ways() {
 #[test]
 fn configured_tolerance_is_used() {
     let mut cfg = config();
-    cfg.timestamp_tolerance_secs = 30;
+    cfg.timestamp_tolerance = std::time::Duration::from_secs(30);
     let v = Verifier::with_source(&cfg, CountingSource::new("unused")).expect("verifier");
     let n = now();
     assert!(v

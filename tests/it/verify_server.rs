@@ -224,7 +224,7 @@ async fn a_failed_cert_download_is_503_and_runs_nothing() {
     let mut cfg = test_config();
     cfg.verification.enabled = true;
     // Nothing remembered (the memory of failures is tested in verify_cert_abuse).
-    cfg.verification.cert_failure_ttl_secs = 0;
+    cfg.verification.cert_failure_ttl = std::time::Duration::ZERO;
     cfg.verification.skill_ids = vec![SKILL_ID.to_owned()];
     let roots = roots_file(&[&PKI]);
     cfg.verification.extra_roots = Some(roots.path().to_owned());

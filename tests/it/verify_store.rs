@@ -64,7 +64,11 @@ async fn failed_download_is_transient_and_remembered() {
 #[tokio::test]
 async fn with_a_zero_failure_ttl_a_failed_download_is_not_remembered() {
     let source = CountingSource::with(PKI.chain_pem().to_owned(), 1, StdDuration::ZERO);
-    let v = verifier(&[&PKI], |c| c.cert_failure_ttl_secs = 0, source.clone());
+    let v = verifier(
+        &[&PKI],
+        |c| c.cert_failure_ttl = std::time::Duration::ZERO,
+        source.clone(),
+    );
     let headers = signed(&PKI, BODY);
     let err = v
         .verify_signature(&headers, BODY, now())
@@ -116,7 +120,11 @@ async fn invalid_chain_is_remembered_as_a_failure_not_cached_as_a_chain() {
 
     // Without the memory, each request downloads (and rejects) it again.
     let source = CountingSource::new("garbage");
-    let v = verifier(&[&PKI], |c| c.cert_failure_ttl_secs = 0, source.clone());
+    let v = verifier(
+        &[&PKI],
+        |c| c.cert_failure_ttl = std::time::Duration::ZERO,
+        source.clone(),
+    );
     for _ in 0..2 {
         let err = v
             .verify_signature(&headers, BODY, now())

@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use alexa_endpoint::config::{HandlerKind, WebhookConfig};
+use alexa_endpoint::config::{HandlerKind, WebhookConfig, WebhookSecret};
 use alexa_endpoint::handlers::{skill_from_config, webhook};
-use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -18,7 +17,7 @@ fn webhook_config(server: &MockServer, secret: Option<&str>) -> alexa_endpoint::
     cfg.handler.kind = HandlerKind::Webhook;
     cfg.handler.webhook = Some(WebhookConfig {
         url: format!("{}/alexa-messages", server.uri()).parse().unwrap(),
-        secret: secret.map(|s| SecretString::from(s.to_owned())),
+        secret: secret.map(|s| WebhookSecret::parse(s).unwrap()),
     });
     cfg
 }
@@ -64,14 +63,12 @@ async fn forwards_the_exact_body_with_a_valid_signature_then_acknowledges() {
     let ts: i64 = h("webhook-timestamp").parse().unwrap();
     assert!((time::OffsetDateTime::now_utc().unix_timestamp() - ts).abs() < 60);
     // Verify as a Standard Webhooks consumer would.
-    let key = webhook::decode_secret(&SecretString::from(SECRET.to_owned())).unwrap();
-    let expected = webhook::sign(&key, "unique request ID", ts, &req.body);
+    let secret = WebhookSecret::parse(SECRET).unwrap();
+    let key = secret.expose_key();
+    let expected = webhook::sign(key, "unique request ID", ts, &req.body);
     assert_eq!(h("webhook-signature"), expected);
     // Tamper check: a different body gives a different signature.
-    assert_ne!(
-        webhook::sign(&key, "unique request ID", ts, b"{}"),
-        expected
-    );
+    assert_ne!(webhook::sign(key, "unique request ID", ts, b"{}"), expected);
     app.stop().await;
 }
 
@@ -121,7 +118,7 @@ async fn webhook_timeout_is_a_5xx_bounded_by_the_deadline() {
         .mount(&backend)
         .await;
     let mut cfg = webhook_config(&backend, None);
-    cfg.handler.deadline_ms = 300;
+    cfg.handler.deadline = std::time::Duration::from_millis(300);
     let app = spawn_app(skill_from_config(&cfg).unwrap(), cfg).await;
     let res = app.post(message_body(&unique("whslow"), json!({}))).await;
     assert_eq!(res.status(), 503);

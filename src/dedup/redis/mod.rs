@@ -23,7 +23,7 @@ use tokio::sync::OnceCell;
 use self::marker::MarkerWatch;
 use self::scripts::{Arg, ScriptCall, CLAIM, FINISH, RELEASE};
 use super::{Claim, DedupStore, ResetObserver, StoreError};
-use crate::config::DedupConfig;
+use crate::dedup::DedupConfig;
 use crate::redis_conn::{describe_error, RedisClient, RedisConn, RedisSettings};
 
 /// Value of a finished request id. Owner tokens are hex, so never equal it.
@@ -90,18 +90,7 @@ impl RedisStore {
     ///
     /// Reads the CA file, parses the URLs: no connection is made here.
     pub fn from_config(cfg: &DedupConfig) -> Result<Self, StoreError> {
-        Self::build(
-            RedisSettings {
-                url_key: "dedup.redis_url",
-                url: &cfg.redis_url,
-                cluster_nodes_key: "dedup.redis_cluster_nodes",
-                cluster_nodes: &cfg.redis_cluster_nodes,
-                tls_ca_key: "dedup.redis_tls_ca",
-                tls_ca: cfg.redis_tls_ca.as_deref(),
-                timeout: Duration::from_millis(cfg.store_timeout_ms),
-            },
-            &cfg.key_prefix,
-        )
+        Self::build(settings(cfg), &cfg.key_prefix)
     }
 
     fn build(settings: RedisSettings<'_>, key_prefix: &str) -> Result<Self, StoreError> {
@@ -291,6 +280,27 @@ impl DedupStore for RedisStore {
     fn name(&self) -> &'static str {
         "redis"
     }
+}
+
+/// The Redis settings of `[dedup]`.
+fn settings(cfg: &DedupConfig) -> RedisSettings<'_> {
+    RedisSettings {
+        url_key: "dedup.redis_url",
+        url: &cfg.redis_url,
+        cluster_nodes_key: "dedup.redis_cluster_nodes",
+        cluster_nodes: &cfg.redis_cluster_nodes,
+        tls_ca_key: "dedup.redis_tls_ca",
+        tls_ca: cfg.redis_tls_ca.as_deref(),
+        timeout: cfg.store_timeout,
+    }
+}
+
+/// What [`RedisStore::from_config`] checks (URLs, TLS options, the CA
+/// file), without building the store (`check-config`).
+pub(crate) fn check_config(cfg: &DedupConfig) -> Result<(), crate::config::Problem> {
+    RedisClient::new(settings(cfg))
+        .map(drop)
+        .map_err(|e| crate::config::Problem::new(e.key(), e.reason()))
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@ use lapin::{
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 
+use super::AmqpQueueConfig;
 use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
-use crate::config::AmqpQueueConfig;
 use crate::handlers::HandlerSetupError;
 
 /// How often the keeper looks at the connection when nobody asked it to.

@@ -13,6 +13,7 @@
 //! answers 503 at once.
 
 pub mod amqp;
+mod config;
 pub mod nats;
 pub mod redis_stream;
 
@@ -23,11 +24,14 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 
-use crate::config::{QueueBackend, QueueConfig};
+use crate::config::redact::{self, redact_url};
 use crate::dispatch::{HandlerError, HandlerResult, Readiness, RequestContext};
 use crate::envelope::{MessageReceivedRequest, Response};
 use crate::handlers::webhook::message_body;
 use crate::handlers::HandlerSetupError;
+pub use config::{
+    AmqpQueueConfig, NatsQueueConfig, QueueBackend, QueueConfig, RedisStreamQueueConfig,
+};
 
 /// How long start-up waits for the broker (connect plus the stream or
 /// exchange check) before giving up with an error.
@@ -171,49 +175,24 @@ impl Queue {
     }
 }
 
-/// Strips credentials (the password; a user name alone, which is a NATS
-/// token) from broker error texts and URLs, for logs and errors.
+/// Strips credentials from broker error texts and URLs, for logs and
+/// errors, with the one redaction of [`crate::config::redact`].
 #[derive(Clone)]
 pub(crate) struct Redactor {
-    /// The URL without user name, password and query, for messages.
+    /// The URL through [`redact_url`], for messages.
     shown: String,
     /// Every credential spelling to blank out (raw and percent-decoded).
     secrets: Vec<String>,
 }
 
 impl Redactor {
-    /// From a broker URL that may carry `user:password@`.
+    /// From a broker URL that may carry `user:password@` or secret query
+    /// parameters.
     pub(crate) fn new(url: &SecretString) -> Self {
-        let mut secrets = Vec::new();
-        let shown = match url::Url::parse(url.expose_secret()) {
-            Ok(mut u) => {
-                // A user name is no secret, except as a NATS token (no password).
-                let user = if u.password().is_none() {
-                    u.username()
-                } else {
-                    ""
-                };
-                for part in [user.to_owned(), u.password().unwrap_or("").to_owned()] {
-                    if part.is_empty() {
-                        continue;
-                    }
-                    if let Ok(decoded) = percent_decode(&part) {
-                        if decoded != part && !decoded.is_empty() {
-                            secrets.push(decoded);
-                        }
-                    }
-                    secrets.push(part);
-                }
-                let _ = u.set_password(None);
-                let _ = u.set_username("");
-                u.set_query(None);
-                u.to_string()
-            }
-            Err(_) => "[unparsable URL]".to_owned(),
-        };
-        // Longest first, so that a secret containing another is blanked whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Self { shown, secrets }
+        Self {
+            shown: redact_url(url.expose_secret()),
+            secrets: redact::url_secrets(url.expose_secret()),
+        }
     }
 
     /// The URL without credentials.
@@ -223,11 +202,7 @@ impl Redactor {
 
     /// `text` with every credential replaced.
     pub(crate) fn clean(&self, text: impl std::fmt::Display) -> String {
-        let mut text = text.to_string();
-        for secret in &self.secrets {
-            text = text.replace(secret.as_str(), "[redacted]");
-        }
-        text
+        redact::clean(&text.to_string(), &self.secrets)
     }
 
     /// A start-up error for `[handler.queue]`, credentials removed.
@@ -243,27 +218,6 @@ impl Redactor {
     }
 }
 
-pub(crate) fn percent_decode(s: &str) -> Result<String, std::string::FromUtf8Error> {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(hi * 16 + lo);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,7 +227,7 @@ mod tests {
         let r = Redactor::new(&SecretString::from(
             "amqp://bob:s%40cret@broker:5672/vh?x=1",
         ));
-        assert_eq!(r.url(), "amqp://broker:5672/vh");
+        assert_eq!(r.url(), "amqp://[redacted]@broker:5672/vh?x=1");
         assert_eq!(
             r.clean("auth failed for bob with s@cret / s%40cret"),
             "auth failed for bob with [redacted] / [redacted]"
@@ -283,7 +237,7 @@ mod tests {
     #[test]
     fn redactor_hides_a_nats_token_in_the_user_part() {
         let r = Redactor::new(&SecretString::from("nats://tok3n@127.0.0.1:4222"));
-        assert_eq!(r.url(), "nats://127.0.0.1:4222");
+        assert_eq!(r.url(), "nats://[redacted]@127.0.0.1:4222");
         assert!(!r.clean("bad token tok3n").contains("tok3n"));
     }
 }

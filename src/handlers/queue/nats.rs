@@ -13,8 +13,8 @@ use async_nats::jetstream::{self, Context};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
+use super::NatsQueueConfig;
 use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
-use crate::config::NatsQueueConfig;
 use crate::handlers::HandlerSetupError;
 
 /// A JetStream publisher on one long-lived NATS connection (the client
@@ -52,8 +52,8 @@ impl NatsPublisher {
         // the options, the URL it sees has none.
         let mut url = url::Url::parse(cfg.url.expose_secret())
             .map_err(|_| redactor.setup_error("handler.queue.url", "is not a URL"))?;
-        let user = super::percent_decode(url.username()).unwrap_or_default();
-        match url.password().map(super::percent_decode) {
+        let user = crate::config::redact::percent_decode(url.username()).unwrap_or_default();
+        match url.password().map(crate::config::redact::percent_decode) {
             Some(password) => {
                 options = options.user_and_password(user, password.unwrap_or_default());
             }

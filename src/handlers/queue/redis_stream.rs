@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::RedisStreamQueueConfig;
 use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
-use crate::config::RedisStreamQueueConfig;
 use crate::handlers::HandlerSetupError;
 use crate::redis_conn::{describe_error, RedisClient, RedisConn, RedisSettings, RedisSetupError};
 
@@ -20,7 +20,7 @@ const TLS_CA_KEY: &str = "handler.queue.redis_tls_ca";
 /// host name, against `redis_tls_ca` when set, else the web PKI roots.
 /// A connection attempt is bounded by `timeout` (at least 1 s, at most
 /// [`STARTUP_TIMEOUT`]).
-fn redis_client(
+pub(crate) fn redis_client(
     cfg: &RedisStreamQueueConfig,
     timeout: Duration,
 ) -> Result<RedisClient, RedisSetupError> {

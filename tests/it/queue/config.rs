@@ -99,7 +99,7 @@ fn broker_credentials_never_show_in_the_effective_config_or_debug() {
         "backend = \"redis-stream\"\nurl = \"redis://:Amqp-Pw-77@127.0.0.1:6379\"\nstream = \"s\"",
     ] {
         let cfg = parse(queue).unwrap();
-        let shown = cfg.to_redacted_toml();
+        let shown = cfg.redacted().to_string();
         assert!(!shown.contains("Amqp-Pw-77"), "{shown}");
         assert!(shown.contains("[handler.queue]") || shown.contains("backend"), "{shown}");
         let debug = format!("{cfg:?}");

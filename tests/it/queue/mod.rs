@@ -26,7 +26,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 fn queue_config(backend: QueueBackend, include_token: bool) -> alexa_endpoint::Config {
     let mut cfg = test_config();
     cfg.handler.kind = HandlerKind::Queue;
-    cfg.handler.deadline_ms = DEADLINE_MS;
+    cfg.handler.deadline = std::time::Duration::from_millis(DEADLINE_MS);
     cfg.handler.queue = Some(QueueConfig {
         include_token,
         max_in_flight: 64,

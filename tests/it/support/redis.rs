@@ -76,13 +76,13 @@ pub fn unique_prefix() -> String {
 pub fn redis_config(url: &str, store_timeout_ms: u64) -> DedupConfig {
     DedupConfig {
         backend: DedupBackend::Redis,
-        ttl_secs: 60,
+        ttl: std::time::Duration::from_secs(60),
         memory_max_entries: 1000,
         redis_url: SecretString::from(url.to_owned()),
         redis_tls_ca: None,
         redis_cluster_nodes: Vec::new(),
         key_prefix: unique_prefix(),
-        store_timeout_ms,
+        store_timeout: std::time::Duration::from_millis(store_timeout_ms),
         on_store_error: OnStoreError::Reject,
     }
 }

@@ -5,6 +5,8 @@
 //! No internal retry: a failure answers 5xx and Alexa's re-delivery is the
 //! retry. The call is bounded by the handler deadline.
 
+mod config;
+
 #[cfg(feature = "webhook")]
 use std::sync::Arc;
 #[cfg(feature = "webhook")]
@@ -12,26 +14,21 @@ use std::time::Duration;
 
 use aws_lc_rs::hmac;
 use base64::Engine;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 #[cfg(feature = "webhook")]
 use tokio::sync::Semaphore;
 
+pub use config::{WebhookConfig, WebhookSecret};
+
 use crate::dispatch::{HandlerError, RequestContext};
 use crate::envelope::MessageReceivedRequest;
 #[cfg(feature = "webhook")]
 use crate::{
-    config::WebhookConfig, dispatch::HandlerResult, envelope::Response,
-    handlers::HandlerSetupError, http_client::HttpPolicy,
+    dispatch::HandlerResult, envelope::Response, handlers::HandlerSetupError,
+    http_client::HttpPolicy,
 };
-
-/// Decode a Standard Webhooks secret: base64, optionally prefixed `whsec_`.
-pub fn decode_secret(secret: &SecretString) -> Result<Vec<u8>, base64::DecodeError> {
-    let s = secret.expose_secret();
-    let s = s.strip_prefix("whsec_").unwrap_or(s);
-    base64::engine::general_purpose::STANDARD.decode(s)
-}
 
 /// Sign `body` per Standard Webhooks: base64 HMAC-SHA256 of
 /// `{id}.{timestamp}.{body}`, as the `webhook-signature` value `v1,<sig>`.
@@ -96,7 +93,7 @@ pub struct Webhook {
 #[cfg(feature = "webhook")]
 struct Inner {
     url: url::Url,
-    key: Option<Vec<u8>>,
+    key: Option<WebhookSecret>,
     http: reqwest::Client,
     /// One permit per delivery in progress: at most
     /// [`MAX_CONCURRENT_DELIVERIES`] outbound requests (and sockets).
@@ -139,13 +136,6 @@ pub enum WebhookError {
 impl Webhook {
     /// Build from `[handler.webhook]`; `deadline` bounds each call.
     pub fn new(cfg: &WebhookConfig, deadline: Duration) -> Result<Self, HandlerSetupError> {
-        let key = match &cfg.secret {
-            Some(secret) => Some(decode_secret(secret).map_err(|_| HandlerSetupError {
-                key: "handler.webhook.secret",
-                reason: "must be base64, optionally prefixed with whsec_".into(),
-            })?),
-            None => None,
-        };
         let http = HttpPolicy::new(deadline)
             .max_idle_per_host(MAX_IDLE_CONNECTIONS)
             .idle_timeout(IDLE_CONNECTION_TIMEOUT)
@@ -157,7 +147,7 @@ impl Webhook {
         Ok(Self {
             inner: Arc::new(Inner {
                 url: cfg.url.clone(),
-                key,
+                key: cfg.secret.clone(),
                 http,
                 slots: Semaphore::new(MAX_CONCURRENT_DELIVERIES),
             }),
@@ -187,7 +177,10 @@ impl Webhook {
             request = request
                 .header("webhook-id", ctx.request_id())
                 .header("webhook-timestamp", now.to_string())
-                .header("webhook-signature", sign(key, ctx.request_id(), now, &body));
+                .header(
+                    "webhook-signature",
+                    sign(key.expose_key(), ctx.request_id(), now, &body),
+                );
         }
         let answer = request.body(body).send().await.map_err(|e| {
             // reqwest's error text may include the URL, never the body.
