@@ -37,6 +37,9 @@ pub struct Config {
     pub alexa_api: AlexaApiConfig,
     /// Log output.
     pub log: LogConfig,
+    /// Trace export (`[telemetry.otlp]`); off unless an endpoint is set.
+    #[serde(default)]
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 /// `[server]`
@@ -705,6 +708,10 @@ impl Config {
         if self.alexa_api.timeout_ms == 0 {
             return Err(invalid("alexa_api.timeout_ms", "must be > 0"));
         }
+        self.telemetry.validate().map_err(|e| match e {
+            crate::telemetry::OtlpError::Invalid { key, reason } => invalid(key, reason),
+            other => invalid("telemetry.otlp", other.to_string()),
+        })?;
         Ok(())
     }
 
