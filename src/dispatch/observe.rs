@@ -55,5 +55,6 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
         }
     };
     metrics.request(kind, status, elapsed);
+    crate::telemetry::spans::record_answer(&tracing::Span::current(), status, outcome);
     response
 }

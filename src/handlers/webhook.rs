@@ -14,11 +14,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use crate::config::WebhookConfig;
 use crate::dispatch::{HandlerError, HandlerResult, RequestContext};
 use crate::envelope::{MessageReceivedRequest, Response};
 use crate::handlers::HandlerSetupError;
+use crate::telemetry::spans;
 
 /// Decode a Standard Webhooks secret: base64, optionally prefixed `whsec_`.
 pub fn decode_secret(secret: &SecretString) -> Result<Vec<u8>, base64::DecodeError> {
@@ -177,7 +179,21 @@ impl Webhook {
                 .header("webhook-timestamp", now.to_string())
                 .header("webhook-signature", sign(key, ctx.request_id(), now, &body));
         }
-        let answer = request.body(body).send().await.map_err(|e| {
+        let span = spans::client_span("webhook", "POST", &self.inner.url);
+        // The backend continues the trace from this call.
+        if let Some(traceparent) = spans::traceparent(&span) {
+            request = request.header("traceparent", traceparent);
+        }
+        let sent = request.body(body).send().instrument(span.clone()).await;
+        let answer = sent.map_err(|e| {
+            spans::record_error(
+                &span,
+                if e.is_timeout() {
+                    "timeout"
+                } else {
+                    "transport"
+                },
+            );
             // reqwest's error text may include the URL, never the body.
             if e.is_timeout() {
                 HandlerError::unavailable(WebhookError::Timeout)
@@ -186,6 +202,7 @@ impl Webhook {
             }
         })?;
         let status = answer.status();
+        spans::record_status(&span, status.as_u16());
         if status.is_success() {
             Ok(Response::ack())
         } else if status.is_server_error() || status.as_u16() == 429 {
