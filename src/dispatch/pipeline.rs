@@ -280,16 +280,19 @@ impl Pipeline {
         let metrics = self.metrics.clone();
         let deadline = self.deadline;
         async move {
-            // Everything the handler logs carries the request's id and type.
-            let span = spans::handler_span(&request_id, kind.as_str());
-            let work = run_handler(handler, deadline, &metrics, &request_id)
-                .instrument(span.clone())
-                .inspect(move |(outcome, result)| {
-                    span.record("outcome", outcome.as_str());
-                    if result.is_err() {
-                        span.record("otel.status_code", "ERROR");
-                    }
-                });
+            let work = async {
+                // Opened when the handler starts (after the dedup claim).
+                // Everything the handler logs carries the request's id and type.
+                let span = spans::handler_span(&request_id, kind.as_str());
+                let answer = run_handler(handler, deadline, &metrics, &request_id)
+                    .instrument(span.clone())
+                    .await;
+                span.record("outcome", answer.0.as_str());
+                if answer.1.is_err() {
+                    span.record("otel.status_code", "ERROR");
+                }
+                answer
+            };
             let Some(guard) = guard else {
                 return work.await;
             };
