@@ -9,13 +9,15 @@ use axum::response::{IntoResponse, Response};
 
 use crate::dispatch::Handled;
 use crate::metrics::Metrics;
+use crate::telemetry::spans;
 
 /// Log, count and answer one request: the route calls this with what
 /// [`Pipeline::handle`](crate::dispatch::Pipeline::handle) returned and the
 /// time since it read the request.
 ///
 /// The access log line (`request`) carries `request_type`, `request_id`,
-/// `status`, `duration_us` and `outcome` ([`Outcome::as_str`](crate::dispatch::Outcome::as_str)),
+/// `status`, `duration_us`, `outcome` ([`Outcome::as_str`](crate::dispatch::Outcome::as_str))
+/// and, when the request is traced, `trace_id`,
 /// at info for a 200, warn for a 4xx, error for a 5xx (with the internal
 /// error, which never reaches the body). Never a token.
 pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Response {
@@ -29,6 +31,9 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
     let request_id = request_id.as_deref().unwrap_or("");
     let outcome = outcome.as_str();
     let duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    // Only when the request is traced (export on, sampled); absent otherwise.
+    let span = tracing::Span::current();
+    let trace_id = spans::sampled_trace_id(&span).map(tracing::field::display);
     let (status, response) = match result {
         Ok(bytes) => {
             tracing::info!(
@@ -37,6 +42,7 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
                 status = 200,
                 duration_us,
                 outcome,
+                trace_id,
                 "request"
             );
             (
@@ -47,14 +53,14 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
         Err(error) => {
             let status = error.status().as_u16();
             if status >= 500 {
-                tracing::error!(request_type, request_id, status, duration_us, outcome, error = %error, "request");
+                tracing::error!(request_type, request_id, status, duration_us, outcome, trace_id, error = %error, "request");
             } else {
-                tracing::warn!(request_type, request_id, status, duration_us, outcome, error = %error, "request");
+                tracing::warn!(request_type, request_id, status, duration_us, outcome, trace_id, error = %error, "request");
             }
             (status, error.into_response())
         }
     };
     metrics.request(kind, status, elapsed);
-    crate::telemetry::spans::record_answer(&tracing::Span::current(), status, outcome);
+    spans::record_answer(&span, status, outcome);
     response
 }

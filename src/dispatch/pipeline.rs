@@ -287,10 +287,7 @@ impl Pipeline {
                 let answer = run_handler(handler, deadline, &metrics, &request_id)
                     .instrument(span.clone())
                     .await;
-                span.record("outcome", answer.0.as_str());
-                if answer.1.is_err() {
-                    span.record("otel.status_code", "ERROR");
-                }
+                spans::record_handler(&span, answer.0.as_str(), answer.1.is_err());
                 answer
             };
             let Some(guard) = guard else {

@@ -12,11 +12,15 @@ use tracing::field::Empty;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-/// The server span of one Alexa request (`alexa_request`); the request's
-/// type, id, skill id, outcome and status are recorded as they become known.
+/// The server span of one Alexa request; the request's type, id, skill id,
+/// outcome and status are recorded as they become known.
+///
+/// This span and every child below except the handler's are at `debug`:
+/// with trace export off (and `RUST_LOG` at `info`) they cost nothing, and
+/// with export on they are exported without changing the log lines.
 pub fn server_span(path: &str) -> Span {
-    let span = tracing::info_span!(
-        "alexa_request",
+    tracing::debug_span!(
+        "request",
         otel.name = %format_args!("POST {path}"),
         otel.kind = "server",
         otel.status_code = Empty,
@@ -27,10 +31,7 @@ pub fn server_span(path: &str) -> Span {
         alexa.request_id = Empty,
         alexa.skill_id = Empty,
         outcome = Empty,
-        trace_id = Empty,
-    );
-    record_trace_id(&span);
-    span
+    )
 }
 
 /// Record what the envelope says on the server span (`span`).
@@ -51,25 +52,34 @@ pub fn record_answer(span: &Span, status: u16, outcome: &str) {
     }
 }
 
-/// The handler's span (`handler`). It repeats the request id and type so that
-/// every line a handler logs carries them in its `span` (as it always has).
+/// The handler's span (`handler`, at `info` like the request span handlers
+/// have always logged in): every line a handler logs carries the request id
+/// and type, and the trace id when the request is traced.
 pub fn handler_span(request_id: &str, request_type: &str) -> Span {
     let span = tracing::info_span!(
         "handler",
         request_id = %request_id,
         request_type = %request_type,
-        outcome = Empty,
-        otel.status_code = Empty,
         trace_id = Empty,
     );
-    record_trace_id(&span);
+    if let Some(trace_id) = sampled_trace_id(&span) {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
     span
+}
+
+/// The handler's outcome on its span (exported only; not a log field).
+pub fn record_handler(span: &Span, outcome: &'static str, failed: bool) {
+    span.set_attribute("outcome", outcome);
+    if failed {
+        span.set_status(opentelemetry::trace::Status::error(outcome));
+    }
 }
 
 /// The verification span (`verify`); [`record_cert_cache`] fills in how the
 /// signing cert was found.
 pub fn verify_span() -> Span {
-    tracing::info_span!(
+    tracing::debug_span!(
         "verify",
         alexa.cert_cache = Empty,
         outcome = Empty,
@@ -88,19 +98,19 @@ pub fn record_cert_cache(result: &'static str) {
 /// [`record_result`].
 pub fn dedup_span(name: &'static str, store: &'static str) -> Span {
     match name {
-        "dedup_claim" => tracing::info_span!(
+        "dedup_claim" => tracing::debug_span!(
             "dedup_claim",
             dedup.store = store,
             dedup.result = Empty,
             otel.status_code = Empty
         ),
-        "dedup_finish" => tracing::info_span!(
+        "dedup_finish" => tracing::debug_span!(
             "dedup_finish",
             dedup.store = store,
             dedup.result = Empty,
             otel.status_code = Empty
         ),
-        _ => tracing::info_span!(
+        _ => tracing::debug_span!(
             "dedup_release",
             dedup.store = store,
             dedup.result = Empty,
@@ -122,7 +132,7 @@ pub fn record_result(span: &Span, result: &'static str) {
 /// HTTP semantic-convention attributes. `url.full` has no query, fragment or
 /// user info.
 pub fn client_span(target: &'static str, method: &str, url: &url::Url) -> Span {
-    tracing::info_span!(
+    tracing::debug_span!(
         "http_client",
         otel.name = %format_args!("{method} {target}"),
         otel.kind = "client",
@@ -154,7 +164,7 @@ pub fn record_error(span: &Span, kind: &'static str) {
 /// A queue publish (`queue_publish`, kind producer) to `destination` on
 /// `system` (`nats`, `rabbitmq`, `redis`).
 pub fn publish_span(system: &'static str, destination: &str) -> Span {
-    tracing::info_span!(
+    tracing::debug_span!(
         "queue_publish",
         otel.name = %format_args!("publish {destination}"),
         otel.kind = "producer",
@@ -197,15 +207,12 @@ pub fn current_traceparent() -> Option<String> {
     traceparent(&Span::current())
 }
 
-/// Put the trace id into `span`'s `trace_id` field (so every log line inside
-/// carries it) when the span is sampled.
-fn record_trace_id(span: &Span) {
+/// The trace id of `span` when trace export is on and the span is sampled.
+pub fn sampled_trace_id(span: &Span) -> Option<opentelemetry::trace::TraceId> {
     let cx = span.context();
     let otel = cx.span();
     let sc = otel.span_context();
-    if sc.is_valid() && sc.is_sampled() {
-        span.record("trace_id", tracing::field::display(sc.trace_id()));
-    }
+    (sc.is_valid() && sc.is_sampled()).then(|| sc.trace_id())
 }
 
 #[cfg(test)]
