@@ -45,7 +45,8 @@ pub fn record_request(span: &Span, request_type: &str, request_id: &str, skill_i
 
 /// Record the answer on the server span (`span`): a 5xx marks it failed.
 pub fn record_answer(span: &Span, status: u16, outcome: &str) {
-    span.record("http.response.status_code", status);
+    // As i64: the OpenTelemetry layer exports u64 values as text.
+    span.record("http.response.status_code", i64::from(status));
     span.record("outcome", outcome);
     if status >= 500 {
         span.record("otel.status_code", "ERROR");
@@ -139,7 +140,7 @@ pub fn client_span(target: &'static str, method: &str, url: &url::Url) -> Span {
         otel.status_code = Empty,
         http.request.method = %method,
         server.address = url.host_str().unwrap_or(""),
-        server.port = url.port_or_known_default().unwrap_or(0),
+        server.port = i64::from(url.port_or_known_default().unwrap_or(0)),
         url.full = %safe_url(url),
         http.response.status_code = Empty,
         "error.type" = Empty,
@@ -148,9 +149,9 @@ pub fn client_span(target: &'static str, method: &str, url: &url::Url) -> Span {
 
 /// A client span's answer: 4xx and 5xx mark it failed (semantic conventions).
 pub fn record_status(span: &Span, status: u16) {
-    span.record("http.response.status_code", status);
+    span.record("http.response.status_code", i64::from(status));
     if status >= 400 {
-        span.record("error.type", status);
+        span.record("error.type", tracing::field::display(status));
         span.record("otel.status_code", "ERROR");
     }
 }
