@@ -66,23 +66,30 @@ pub fn init_with_traces(
 
 fn install(format: LogFormat, tracer: Option<opentelemetry_sdk::trace::Tracer>) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // Only this crate's spans are exported: never events (a handler may log
-    // a message's text), never the HTTP client's own spans (an export would
-    // trace itself).
-    let traces = tracer.map(|tracer| {
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            .with_location(false)
-            .with_threads(false)
-            .with_tracked_inactivity(false)
-            .with_filter(filter_fn(|meta| {
-                meta.is_span() && meta.target().starts_with("alexa_endpoint")
-            }))
-    });
+    let traces = tracer.map(trace_layer);
     let _ = tracing_subscriber::registry()
         .with(traces)
         .with(log_layer(format).with_filter(filter))
         .try_init();
+}
+
+/// The OpenTelemetry layer over `tracer` (from [`TraceExport::tracer`]), for
+/// apps that build their own subscriber. Only this crate's spans are
+/// exported: never events (a handler may log a message's text), never the
+/// HTTP client's own spans (an export would trace itself).
+pub fn trace_layer<S>(tracer: opentelemetry_sdk::trace::Tracer) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_filter(filter_fn(|meta| {
+            meta.is_span() && meta.target().starts_with("alexa_endpoint")
+        }))
+        .boxed()
 }
 
 /// The log lines: JSON with the event's fields flattened and the innermost
