@@ -80,12 +80,25 @@ pub struct OtlpConfig {
 }
 
 /// The OTLP wire protocol. Only protobuf over HTTP is built in (no gRPC).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub enum OtlpProtocol {
     /// `http/protobuf`: `POST <endpoint>` with an `ExportTraceServiceRequest`.
     #[default]
     #[serde(rename = "http/protobuf")]
     HttpProtobuf,
+}
+
+impl<'de> Deserialize<'de> for OtlpProtocol {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(d)?;
+        if value == HTTP_PROTOBUF {
+            Ok(Self::HttpProtobuf)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "{value:?} is not supported: \"{HTTP_PROTOBUF}\" is the only protocol (no gRPC)"
+            )))
+        }
+    }
 }
 
 fn serialize_redacted<S: Serializer>(v: &Option<url::Url>, s: S) -> Result<S::Ok, S::Error> {

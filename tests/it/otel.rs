@@ -492,3 +492,133 @@ async fn a_collector_that_never_answers_changes_no_answer() {
     }
     assert_eq!(webhook.received_requests().await.unwrap().len(), 6);
 }
+
+/// The server span of `request_id` (waiting for it), and its trace id in hex.
+async fn server_trace_id(collector: &Collector, request_id: &str) -> String {
+    let is_it = |s: &Span| {
+        s.name == "POST /"
+            && string_attr(&s.attributes, "alexa.request_id").as_deref() == Some(request_id)
+    };
+    collector
+        .wait_for("the server span", |spans| {
+            spans.iter().any(|(_, s)| is_it(s))
+        })
+        .await;
+    let spans = collector.spans();
+    let server = spans.iter().find(|(_, s)| is_it(s)).unwrap();
+    hex(&server.1.trace_id)
+}
+
+/// The trace id inside a `traceparent` value.
+fn trace_id_of(traceparent: &str) -> String {
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    assert_eq!(parts.len(), 4, "{traceparent}");
+    assert_eq!(parts[0], "00");
+    parts[1].to_owned()
+}
+
+#[tokio::test]
+async fn a_redis_stream_entry_carries_the_traceparent_field() {
+    let (collector, collector_addr) = Collector::start().await;
+    let stream = unique("otel-stream");
+    let config = format!(
+        "[handler]\nkind = \"queue\"\n[handler.queue]\nbackend = \"redis-stream\"\n\
+         url = \"redis://127.0.0.1:6379\"\nstream = \"{stream}\"\n\
+         [telemetry.otlp]\nendpoint = \"http://{collector_addr}\"\n"
+    );
+    let app = serve(&config, &[]).await;
+    let id = unique("otel-redis");
+    assert_eq!(post_signed(app.addr, &id).await, 200);
+    let trace_id = server_trace_id(&collector, &id).await;
+
+    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(&stream)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&stream)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    let fields = &entries[0].1;
+    let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+    assert_eq!(get("requestId"), Some(id));
+    let traceparent = get("traceparent").expect("a traceparent field");
+    assert_eq!(trace_id_of(&traceparent), trace_id);
+}
+
+#[tokio::test]
+async fn a_nats_message_carries_the_traceparent_header() {
+    use async_nats::jetstream::{self, stream};
+    let (collector, collector_addr) = Collector::start().await;
+    let js = jetstream::new(
+        async_nats::connect("127.0.0.1:4222")
+            .await
+            .expect("NATS at 127.0.0.1:4222"),
+    );
+    let name = unique("otel_test").replace('-', "_");
+    let subject = format!("alexa.{name}");
+    js.create_stream(stream::Config {
+        name: name.clone(),
+        subjects: vec![subject.clone()],
+        ..Default::default()
+    })
+    .await
+    .expect("create stream");
+    let config = format!(
+        "[handler]\nkind = \"queue\"\n[handler.queue]\nbackend = \"nats\"\n\
+         url = \"nats://127.0.0.1:4222\"\nsubject = \"{subject}\"\n\
+         [telemetry.otlp]\nendpoint = \"http://{collector_addr}\"\n"
+    );
+    let app = serve(&config, &[]).await;
+    let id = unique("otel-nats");
+    assert_eq!(post_signed(app.addr, &id).await, 200);
+    let trace_id = server_trace_id(&collector, &id).await;
+
+    let stream = js.get_stream(&name).await.expect("stream");
+    let msg = stream.get_raw_message(1).await.expect("the message");
+    let _ = js.delete_stream(&name).await;
+    assert_eq!(
+        msg.headers.get("Nats-Msg-Id").map(|v| v.to_string()),
+        Some(id)
+    );
+    let traceparent = msg
+        .headers
+        .get("traceparent")
+        .expect("a traceparent header")
+        .to_string();
+    assert_eq!(trace_id_of(&traceparent), trace_id);
+}
+
+#[test]
+fn telemetry_config_is_off_by_default_and_refuses_bad_values_by_key() {
+    use alexa_endpoint::config::Config;
+    let cfg = Config::default();
+    assert!(cfg.telemetry.otlp.endpoint.is_none());
+    assert!(cfg
+        .to_redacted_toml()
+        .contains("protocol = \"http/protobuf\""));
+    let err = Config::from_toml(
+        "[verification]\nenabled = false\n[telemetry.otlp]\nsampling_ratio = 1.5\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("telemetry.otlp.sampling_ratio"), "{err}");
+    let err = Config::from_toml(
+        "[verification]\nenabled = false\n[telemetry.otlp]\nprotocol = \"grpc\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("http/protobuf"), "{err}");
+    let ok = Config::from_toml(
+        "[verification]\nenabled = false\n[telemetry.otlp]\nendpoint = \"http://c:4318\"\nsampling_ratio = 0.5\n",
+    )
+    .expect("valid");
+    assert_eq!(ok.telemetry.otlp.sampling_ratio, Some(0.5));
+}
