@@ -622,3 +622,80 @@ fn telemetry_config_is_off_by_default_and_refuses_bad_values_by_key() {
     .expect("valid");
     assert_eq!(ok.telemetry.otlp.sampling_ratio, Some(0.5));
 }
+
+#[tokio::test]
+async fn an_amqp_message_carries_the_traceparent_header() {
+    use lapin::options::{
+        BasicGetOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
+        QueueDeclareOptions, QueueDeleteOptions,
+    };
+    use lapin::types::{AMQPValue, FieldTable};
+    use lapin::{Connection, ConnectionProperties, ExchangeKind};
+    let (collector, collector_addr) = Collector::start().await;
+    let connection = Connection::connect(
+        "amqp://guest:guest@127.0.0.1:5672/%2f",
+        ConnectionProperties::default(),
+    )
+    .await
+    .expect("RabbitMQ at 127.0.0.1:5672");
+    let channel = connection.create_channel().await.unwrap();
+    let exchange = unique("otel-exchange");
+    let queue = unique("otel-queue");
+    channel
+        .exchange_declare(
+            exchange.as_str().into(),
+            ExchangeKind::Direct,
+            ExchangeDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    channel
+        .queue_bind(
+            queue.as_str().into(),
+            exchange.as_str().into(),
+            "otel".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let config = format!(
+        "[handler]\nkind = \"queue\"\n[handler.queue]\nbackend = \"amqp\"\n\
+         url = \"amqp://guest:guest@127.0.0.1:5672/%2f\"\nexchange = \"{exchange}\"\n\
+         routing_key = \"otel\"\n\
+         [telemetry.otlp]\nendpoint = \"http://{collector_addr}\"\n"
+    );
+    let app = serve(&config, &[]).await;
+    let id = unique("otel-amqp");
+    assert_eq!(post_signed(app.addr, &id).await, 200);
+    let trace_id = server_trace_id(&collector, &id).await;
+
+    let msg = channel
+        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+        .await
+        .unwrap()
+        .expect("the message");
+    let _ = channel
+        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+        .await;
+    let _ = channel
+        .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+        .await;
+    let props = &msg.delivery.properties;
+    assert_eq!(props.message_id().as_ref().map(|s| s.to_string()), Some(id));
+    let headers = props.headers().as_ref().expect("headers");
+    let traceparent = match headers.inner().get("traceparent") {
+        Some(AMQPValue::LongString(s)) => s.to_string(),
+        other => panic!("no traceparent header: {other:?}"),
+    };
+    assert_eq!(trace_id_of(&traceparent), trace_id);
+}
