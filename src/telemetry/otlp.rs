@@ -321,6 +321,7 @@ impl TraceExport {
             Dequeued {
                 inner: exporter,
                 queued: queued.clone(),
+                reported: AtomicU64::new(dropped_spans()),
             },
             opentelemetry_sdk::runtime::Tokio,
         )
@@ -385,12 +386,10 @@ impl<P: SpanProcessor> SpanProcessor for Bounded<P> {
             .is_ok();
         if admitted {
             self.inner.on_end(span);
-        } else if DROPPED_SPANS.fetch_add(1, Ordering::Relaxed) == 0 {
-            tracing::warn!(
-                max_queued = MAX_QUEUED_SPANS,
-                "trace export: queue full (collector down or slow), dropping spans; \
-                 see alexa_endpoint_trace_spans_dropped_total"
-            );
+        } else {
+            // Counted only: this runs inside the subscriber (closing a span),
+            // so the warning is written by the export task (`Dequeued`).
+            DROPPED_SPANS.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -407,11 +406,13 @@ impl<P: SpanProcessor> SpanProcessor for Bounded<P> {
     }
 }
 
-/// The exporter, giving back [`Bounded`]'s queue places as batches leave.
+/// The exporter, giving back [`Bounded`]'s queue places as batches leave,
+/// and warning (at most once per export) when spans were dropped since.
 #[derive(Debug)]
 struct Dequeued<E> {
     inner: E,
     queued: Arc<AtomicUsize>,
+    reported: AtomicU64,
 }
 
 impl<E: SpanExporter> SpanExporter for Dequeued<E> {
@@ -424,6 +425,17 @@ impl<E: SpanExporter> SpanExporter for Dequeued<E> {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 Some(n.saturating_sub(batch.len()))
             });
+        let dropped = dropped_spans();
+        let before = self.reported.swap(dropped, Ordering::Relaxed);
+        if dropped > before {
+            tracing::warn!(
+                dropped = dropped - before,
+                total = dropped,
+                max_queued = MAX_QUEUED_SPANS,
+                "trace export: queue full (collector down or slow), spans dropped \
+                 (alexa_endpoint_trace_spans_dropped_total)"
+            );
+        }
         self.inner.export(batch)
     }
 
@@ -551,6 +563,42 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
         ];
         assert_eq!(TelemetryConfig::default().resolve(env(&off)).unwrap(), None);
+    }
+
+    /// Takes every span and never exports: the queue only fills.
+    #[derive(Debug, Default)]
+    struct Stuck(Arc<AtomicUsize>);
+
+    impl SpanProcessor for Stuck {
+        fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
+        fn on_end(&self, _: SpanData) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+        let taken = Arc::new(AtomicUsize::new(0));
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(Bounded {
+                inner: Stuck(taken.clone()),
+                queued: Arc::new(AtomicUsize::new(0)),
+            })
+            .build();
+        let tracer = provider.tracer("test");
+        let before = dropped_spans();
+        for _ in 0..MAX_QUEUED_SPANS + 10 {
+            tracer.in_span("s", |_| {});
+        }
+        assert_eq!(taken.load(Ordering::Relaxed), MAX_QUEUED_SPANS);
+        assert_eq!(dropped_spans() - before, 10);
     }
 
     #[test]
