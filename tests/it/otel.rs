@@ -193,8 +193,20 @@ async fn serve(config: &str, env: &[(&str, &str)]) -> Serve {
 /// A signed `Messaging.MessageReceived` with a token, a skill id and a
 /// message text that must never be exported.
 fn signed_message(request_id: &str) -> (Vec<u8>, http::HeaderMap) {
+    signed(request_id, json!({ "text": MESSAGE_TEXT }), None)
+}
+
+/// Like [`signed_message`] with this `message` and, if given, `apiEndpoint`.
+fn signed(
+    request_id: &str,
+    message: serde_json::Value,
+    api_endpoint: Option<&str>,
+) -> (Vec<u8>, http::HeaderMap) {
     let mut v: serde_json::Value =
-        serde_json::from_slice(&message_body(request_id, json!({ "text": MESSAGE_TEXT }))).unwrap();
+        serde_json::from_slice(&message_body(request_id, message)).unwrap();
+    if let Some(endpoint) = api_endpoint {
+        v["context"]["System"]["apiEndpoint"] = endpoint.into();
+    }
     v["context"]["System"]["apiAccessToken"] = TOKEN.into();
     v["context"]["System"]["application"] = json!({ "applicationId": SKILL_ID });
     let body = serde_json::to_vec(&v).unwrap();
@@ -204,7 +216,13 @@ fn signed_message(request_id: &str) -> (Vec<u8>, http::HeaderMap) {
 }
 
 async fn post_signed(addr: SocketAddr, request_id: &str) -> reqwest::StatusCode {
-    let (body, headers) = signed_message(request_id);
+    post_message(addr, signed_message(request_id)).await
+}
+
+async fn post_message(
+    addr: SocketAddr,
+    (body, headers): (Vec<u8>, http::HeaderMap),
+) -> reqwest::StatusCode {
     reqwest::Client::new()
         .post(format!("http://{addr}/"))
         .headers(headers)
@@ -698,4 +716,84 @@ async fn an_amqp_message_carries_the_traceparent_header() {
         other => panic!("no traceparent header: {other:?}"),
     };
     assert_eq!(trace_id_of(&traceparent), trace_id);
+}
+
+#[tokio::test]
+async fn alexa_api_calls_are_client_spans_of_the_handler_without_the_token() {
+    use crate::api_support::{enc, item, list_body, metadata_body, shopping_id};
+    use wiremock::matchers::path;
+    let (collector, collector_addr) = Collector::start().await;
+    let api = MockServer::start().await;
+    let list = shopping_id();
+    Mock::given(method("GET"))
+        .and(path("/v2/householdlists/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(metadata_body()))
+        .mount(&api)
+        .await;
+    for status in ["active", "completed"] {
+        Mock::given(method("GET"))
+            .and(path(format!("/v2/householdlists/{}/{status}", enc(&list))))
+            .respond_with(ResponseTemplate::new(200).set_body_json(list_body(&list, "x", vec![])))
+            .mount(&api)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path(format!("/v2/householdlists/{}/items", enc(&list))))
+        .respond_with(ResponseTemplate::new(201).set_body_json(item("n1", "milk", "active", 1)))
+        .mount(&api)
+        .await;
+    let config = format!(
+        "[handler]\nkind = \"list-sync\"\n[alexa_api]\nallowed_endpoints = [\"{}\"]\n\
+         [telemetry.otlp]\nendpoint = \"http://{collector_addr}\"\n",
+        api.uri()
+    );
+    let app = serve(&config, &[]).await;
+    let id = unique("otel-lists");
+    let message = json!({"list": "shopping", "add": ["milk"]});
+    assert_eq!(
+        post_message(app.addr, signed(&id, message, Some(&api.uri()))).await,
+        200
+    );
+    collector
+        .wait_for("the handler span and the Lists API calls", |spans| {
+            spans.iter().any(|(_, s)| s.name == "POST lists")
+                && spans.iter().any(|(_, s)| s.name == "handler")
+        })
+        .await;
+    let spans = collector.spans();
+    let handler = &spans.iter().find(|(_, s)| s.name == "handler").unwrap().1;
+    let calls: Vec<&Span> = spans
+        .iter()
+        .map(|(_, s)| s)
+        .filter(|s| s.name == "GET lists" || s.name == "POST lists")
+        .collect();
+    assert!(calls.len() >= 2, "reads and the create");
+    for call in &calls {
+        assert_eq!(call.parent_span_id, handler.span_id, "{}", call.name);
+        assert_eq!(call.trace_id, handler.trace_id);
+        assert_eq!(call.kind, SpanKind::Client as i32);
+        let a = &call.attributes;
+        assert_eq!(
+            string_attr(a, "server.address").as_deref(),
+            Some("127.0.0.1")
+        );
+        let url = string_attr(a, "url.full").unwrap();
+        assert!(
+            url.starts_with(&format!("{}/v2/householdlists/", api.uri())),
+            "{url}"
+        );
+        assert!(int_attr(a, "http.response.status_code").is_some());
+        for kv in a {
+            let text = format!("{:?}", kv.value);
+            assert!(!text.contains(TOKEN), "{} = {text}", kv.key);
+        }
+    }
+    let create = calls.iter().find(|s| s.name == "POST lists").unwrap();
+    assert_eq!(
+        int_attr(&create.attributes, "http.response.status_code"),
+        Some(201)
+    );
+    for body in collector.raw.lock().unwrap().iter() {
+        assert!(!String::from_utf8_lossy(body).contains(TOKEN));
+    }
 }
