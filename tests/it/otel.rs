@@ -129,7 +129,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// A running `serve` and every line it wrote to stderr.
 struct Serve {
-    _child: Child,
+    child: Child,
     addr: SocketAddr,
     lines: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
@@ -183,7 +183,7 @@ async fn serve(config: &str, env: &[(&str, &str)]) -> Serve {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     Serve {
-        _child: child,
+        child,
         addr,
         lines,
         _dir: dir,
@@ -509,6 +509,20 @@ async fn a_collector_that_never_answers_changes_no_answer() {
         assert_eq!(post_signed(app.addr, &id).await, 200);
     }
     assert_eq!(webhook.received_requests().await.unwrap().len(), 6);
+
+    // And SIGTERM still ends the process, with exit code 0.
+    let mut child = app.child;
+    let pid = child.id().unwrap().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("the process exits despite the hanging collector")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
 }
 
 /// The server span of `request_id` (waiting for it), and its trace id in hex.
