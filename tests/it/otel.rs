@@ -436,6 +436,19 @@ async fn the_standard_environment_variables_alone_turn_export_on() {
             })
         })
         .await;
+    collector
+        .wait_for("the handler span", |spans| {
+            spans.iter().any(|(_, s)| s.name == "handler")
+        })
+        .await;
+    // The built-in `log` handler logs the message text: log lines are not
+    // exported, so it is nowhere in the export.
+    let lines = app.lines.lock().unwrap().clone();
+    assert!(lines.iter().any(|l| l.contains(MESSAGE_TEXT)), "{lines:?}");
+    for body in collector.raw.lock().unwrap().iter() {
+        let body = String::from_utf8_lossy(body);
+        assert!(!body.contains(MESSAGE_TEXT) && !body.contains(TOKEN));
+    }
 }
 
 #[tokio::test]
