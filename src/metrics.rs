@@ -196,6 +196,25 @@ fn encode_cert_downloads(
     Ok(())
 }
 
+/// `alexa_endpoint_trace_spans_dropped_total`: finished spans the trace
+/// export dropped because its queue was full (process-wide: the exporter is
+/// one per process; 0 while export is off).
+#[derive(Debug)]
+struct TraceExportCollector;
+
+impl Collector for TraceExportCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counter = ConstCounter::new(crate::telemetry::dropped_spans());
+        let metric = encoder.encode_descriptor(
+            "trace_spans_dropped",
+            "Finished trace spans dropped because the export queue was full (collector down or slow)",
+            None,
+            counter.metric_type(),
+        )?;
+        counter.encode(metric)
+    }
+}
+
 fn latency_buckets() -> impl Iterator<Item = f64> {
     [
         0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -292,6 +311,7 @@ impl Metrics {
         if let Some(cert) = cert {
             registry.register_collector(Box::new(CertCacheCollector(cert)));
         }
+        registry.register_collector(Box::new(TraceExportCollector));
         let listener = ListenerMetrics::default();
         listener.register(&mut registry);
         let build_info = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);

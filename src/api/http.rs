@@ -13,10 +13,12 @@ use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::retry::{self, Failure, Idempotency};
 use super::ApiError;
 use crate::http_client::HttpPolicy;
+use crate::telemetry::spans;
 
 /// Called after every Alexa API call attempt with the API's name (`"lists"`,
 /// `"reminders"`, `"skill_messaging"`, `"proactive_events"`, `"lwa"`) and
@@ -158,8 +160,38 @@ impl Http {
         }
     }
 
-    /// One attempt, holding a call slot while it runs.
+    /// One attempt in its own client span (`"{method} {api}"`, HTTP
+    /// semantic-convention attributes; never the token or a body).
     async fn attempt(
+        &self,
+        api: &'static str,
+        request: reqwest::Request,
+    ) -> Result<(StatusCode, Bytes), AttemptError> {
+        let span = spans::client_span(api, request.method().as_str(), request.url());
+        let result = self
+            .attempt_once(api, request)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok((status, _)) => spans::record_status(&span, status.as_u16()),
+            Err(AttemptError {
+                failure: Some(Failure::Status(status)),
+                ..
+            }) => spans::record_status(&span, *status),
+            Err(AttemptError { error, .. }) => spans::record_error(
+                &span,
+                match error {
+                    ApiError::Timeout => "timeout",
+                    ApiError::Saturated => "saturated",
+                    _ => "transport",
+                },
+            ),
+        }
+        result
+    }
+
+    /// One attempt, holding a call slot while it runs.
+    async fn attempt_once(
         &self,
         api: &'static str,
         request: reqwest::Request,

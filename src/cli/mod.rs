@@ -85,11 +85,20 @@ fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
 
 async fn serve(config_file: Option<PathBuf>) -> anyhow::Result<()> {
     let config = load(config_file.as_deref())?;
-    alexa_endpoint::telemetry::init(config.log.format);
-    let skill = alexa_endpoint::handlers::connect_skill_from_config(&config).await?;
-    let server = alexa_endpoint::Server::bind(skill, config).await?;
-    server.run().await?;
-    Ok(())
+    let traces = alexa_endpoint::telemetry::init_with_traces(config.log.format, &config.telemetry)
+        .context("configuration")?;
+    let served = async {
+        let skill = alexa_endpoint::handlers::connect_skill_from_config(&config).await?;
+        let server = alexa_endpoint::Server::bind(skill, config).await?;
+        server.run().await?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Some(traces) = traces {
+        // Bounded by the export timeout; blocking, so off the runtime's workers.
+        let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
+    }
+    served
 }
 
 async fn healthcheck(url: &str) -> anyhow::Result<()> {

@@ -58,6 +58,9 @@ pub struct Config {
     pub alexa_api: AlexaApiConfig,
     /// Log output.
     pub log: LogConfig,
+    /// Trace export (`[telemetry.otlp]`); off unless an endpoint is set.
+    #[serde(default)]
+    pub telemetry: crate::telemetry::TelemetryConfig,
     /// Where each value came from, for errors.
     #[serde(skip)]
     sources: Sources,
@@ -106,6 +109,14 @@ impl Config {
             .and_then(|()| self.dedup.validate())
             .and_then(|()| self.handler.validate())
             .and_then(|()| self.alexa_api.validate())
+            .and_then(|()| {
+                self.telemetry.validate().map_err(|e| match e {
+                    crate::telemetry::OtlpError::Invalid { key, reason } => {
+                        Problem::new(key, reason)
+                    }
+                    other => Problem::new("telemetry.otlp", other.to_string()),
+                })
+            })
             .map_err(|problem| self.error(problem))
     }
 

@@ -18,9 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use super::{new_owner_token, Claim, DedupStore, StoreError};
 use crate::dedup::OnStoreError;
+use crate::telemetry::spans;
 
 /// First pause between done-mark retries; doubled up to [`MAX_RETRY_PAUSE`].
 const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(50);
@@ -110,7 +112,23 @@ impl DedupGuard {
         F: Future<Output = T>,
     {
         let owner = new_owner_token();
-        match self.store.claim(id, &owner, self.claim_ttl).await {
+        let span = spans::dedup_span("dedup_claim", self.store.name());
+        let claimed = self
+            .store
+            .claim(id, &owner, self.claim_ttl)
+            .instrument(span.clone())
+            .await;
+        spans::record_result(
+            &span,
+            match &claimed {
+                Ok(Claim::New) => "new",
+                Ok(Claim::Done) => "done",
+                Ok(Claim::InProgress) => "in_progress",
+                Err(_) => "error",
+            },
+        );
+        drop(span);
+        match claimed {
             Ok(Claim::New) => {}
             Ok(Claim::Done) => {
                 tracing::debug!(request_id = %id, "already handled: not running it again");
@@ -134,7 +152,16 @@ impl DedupGuard {
         let result = work.await;
         if succeeded(&result) {
             self.finish(id, owner).await;
-        } else if let Err(e) = self.store.release(id, &owner).await {
+        } else if let Err(e) = {
+            let span = spans::dedup_span("dedup_release", self.store.name());
+            let released = self
+                .store
+                .release(id, &owner)
+                .instrument(span.clone())
+                .await;
+            spans::record_result(&span, if released.is_ok() { "ok" } else { "error" });
+            released
+        } {
             self.store_failed();
             tracing::warn!(request_id = %id, error = %e,
                 "could not release the claim; a re-delivery waits until it expires");
@@ -145,7 +172,15 @@ impl DedupGuard {
     /// Mark done; on failure keep retrying in a tracked task while the claim
     /// still blocks re-deliveries.
     async fn finish(&self, id: &str, owner: String) {
-        if let Err(e) = self.store.finish(id, &owner, self.done_ttl).await {
+        let span = spans::dedup_span("dedup_finish", self.store.name());
+        let finished = self
+            .store
+            .finish(id, &owner, self.done_ttl)
+            .instrument(span.clone())
+            .await;
+        spans::record_result(&span, if finished.is_ok() { "ok" } else { "error" });
+        drop(span);
+        if let Err(e) = finished {
             self.store_failed();
             tracing::warn!(request_id = %id, error = %e, "could not mark the message handled; retrying");
             self.tasks.spawn(retry_finish(

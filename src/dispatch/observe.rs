@@ -10,13 +10,15 @@ use axum::response::{IntoResponse, Response};
 use crate::dispatch::Handled;
 use crate::error::EndpointError;
 use crate::metrics::Metrics;
+use crate::telemetry::spans;
 
 /// Log, count and answer one request: the route calls this with what
 /// [`Pipeline::handle`](crate::dispatch::Pipeline::handle) returned and the
 /// time since it read the request.
 ///
 /// The access log line (`request`) carries `request_type`, `request_id`,
-/// `status`, `duration_us` and `outcome` ([`Outcome::as_str`](crate::dispatch::Outcome::as_str)),
+/// `status`, `duration_us`, `outcome` ([`Outcome::as_str`](crate::dispatch::Outcome::as_str))
+/// and, when the request is traced, `trace_id`,
 /// at info for a 200, warn for a 4xx, error for a 5xx (with the internal
 /// error, which never reaches the body) except a shed request (`overloaded`),
 /// which is logged at debug only. Never a token.
@@ -31,6 +33,9 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
     let request_id = request_id.as_deref().unwrap_or("");
     let outcome = outcome.as_str();
     let duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    // Only when the request is traced (export on, sampled); absent otherwise.
+    let span = tracing::Span::current();
+    let trace_id = spans::sampled_trace_id(&span).map(tracing::field::display);
     let (status, response) = match result {
         Ok(bytes) => {
             tracing::info!(
@@ -39,6 +44,7 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
                 status = 200,
                 duration_us,
                 outcome,
+                trace_id,
                 "request"
             );
             (
@@ -62,14 +68,15 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
                     "request"
                 );
             } else if status >= 500 {
-                tracing::error!(request_type, request_id, status, duration_us, outcome, error = %error, "request");
+                tracing::error!(request_type, request_id, status, duration_us, outcome, trace_id, error = %error, "request");
             } else {
-                tracing::warn!(request_type, request_id, status, duration_us, outcome, error = %error, "request");
+                tracing::warn!(request_type, request_id, status, duration_us, outcome, trace_id, error = %error, "request");
             }
             (status, error.into_response())
         }
     };
     metrics.request(kind, status, elapsed);
+    spans::record_answer(&span, status, outcome);
     response
 }
 

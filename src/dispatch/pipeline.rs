@@ -32,6 +32,7 @@ use crate::dispatch::{Outcome, RequestContext, Skill};
 use crate::envelope::{self, RequestEnvelope, RequestKind};
 use crate::error::EndpointError;
 use crate::metrics::{CertFiguresSource, Metrics};
+use crate::telemetry::spans;
 use crate::verify::{Verifier, VerifyError};
 
 /// Extra lifetime of a dedup claim beyond the handler deadline, so that a
@@ -180,7 +181,14 @@ impl Pipeline {
     pub async fn handle(&self, headers: &HeaderMap, body: Bytes) -> Handled {
         let now = OffsetDateTime::now_utc();
         if let Some(verifier) = &self.verifier {
-            if let Err(e) = verifier.verify_signature(headers, &body, now).await {
+            let span = spans::verify_span();
+            let verified = verifier
+                .verify_signature(headers, &body, now)
+                .instrument(span.clone())
+                .await;
+            if let Err(e) = verified {
+                span.record("outcome", e.reason());
+                span.record("otel.status_code", "ERROR");
                 self.metrics.verification_failure(e.reason());
                 if matches!(e, VerifyError::CertDownloadsSaturated) {
                     // The cert download pool is an outbound pool like the
@@ -195,6 +203,12 @@ impl Pipeline {
             Err(e) => return Handled::rejected(None, e.into()),
         };
         let request = &envelope.request;
+        spans::record_request(
+            &tracing::Span::current(),
+            request.kind().as_str(),
+            request.request_id(),
+            envelope.skill_id(),
+        );
         if let Some(verifier) = &self.verifier {
             if let Err(e) = verifier.check_request(
                 request.kind(),
@@ -225,11 +239,10 @@ impl Pipeline {
                 (e.outcome(), Err(e))
             }
             Route::Run(handler) => {
-                // Everything the handler logs carries the request's id and type.
-                let span = tracing::info_span!("alexa_request", request_id = %request_id, request_type = %kind);
+                // The job may move into a task: it continues the request's span.
                 let job = self
-                    .job(handler, request_id.clone(), is_message)
-                    .instrument(span);
+                    .job(handler, request_id.clone(), kind, is_message)
+                    .instrument(tracing::Span::current());
                 // Why detached: see the module docs.
                 match run_detached(&self.tasks, job).await {
                     Ok(answer) => answer,
@@ -257,13 +270,23 @@ impl Pipeline {
         &self,
         handler: Call,
         request_id: String,
+        kind: RequestKind,
         guarded: bool,
     ) -> impl std::future::Future<Output = Answer> + Send + 'static {
         let guard = guarded.then(|| self.dedup.clone());
         let metrics = self.metrics.clone();
         let deadline = self.deadline;
         async move {
-            let work = run_handler(handler, deadline, &metrics, &request_id);
+            let work = async {
+                // Opened when the handler starts (after the dedup claim).
+                // Everything the handler logs carries the request's id and type.
+                let span = spans::handler_span(&request_id, kind.as_str());
+                let answer = run_handler(handler, deadline, &metrics, &request_id)
+                    .instrument(span.clone())
+                    .await;
+                spans::record_handler(&span, answer.0.as_str(), answer.1.is_err());
+                answer
+            };
             let Some(guard) = guard else {
                 return work.await;
             };

@@ -181,6 +181,11 @@ impl Endpoint {
         self.inner.pipeline.dedup_store()
     }
 
+    /// The path Alexa POSTs to (`server.path`).
+    pub(crate) fn path(&self) -> &str {
+        &self.inner.path
+    }
+
     pub(crate) fn pipeline(&self) -> &Pipeline {
         &self.inner.pipeline
     }

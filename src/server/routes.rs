@@ -9,6 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode, Version};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::dispatch::{observe, Handled};
 use crate::error::EndpointError;
@@ -18,6 +19,13 @@ use super::endpoint::Endpoint;
 
 /// `POST {server.path}`: one Alexa request.
 pub(super) async fn alexa(State(endpoint): State<Endpoint>, request: Request) -> Response {
+    // One server span per request: verification, dedup, the handler and its
+    // outbound calls are its children; the access log line is written in it.
+    let span = crate::telemetry::spans::server_span(endpoint.path());
+    answer(endpoint, request).instrument(span).await
+}
+
+async fn answer(endpoint: Endpoint, request: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let handled = if endpoint.is_shutting_down() {

@@ -30,6 +30,7 @@ use url::Url;
 use super::chain::{validate_chain, SigningCert};
 use super::error::VerifyError;
 use super::source::{CertSource, FetchError};
+use crate::telemetry::spans;
 
 /// Distinct cert URLs kept. Alexa uses one at a time (a new one on rotation),
 /// so this bounds memory against callers that send many URLs.
@@ -149,9 +150,12 @@ impl CertStore {
             .cloned();
         if let Some(cert) = hit {
             self.counters.hits.fetch_add(1, Ordering::Relaxed);
+            spans::record_cert_cache("hit");
             return Ok(cert);
         }
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        // A caller that joins another's flight stays a plain `miss`.
+        spans::record_cert_cache("miss");
         if let Some(e) = self.remembered_failure(key).await {
             return Err(e);
         }
@@ -179,6 +183,7 @@ impl CertStore {
     /// The answer a recent failure of `key` got, if it is still remembered.
     async fn remembered_failure(&self, key: &str) -> Option<VerifyError> {
         let e = self.failures.as_ref()?.get(key).await?;
+        spans::record_cert_cache("failure_remembered");
         self.counters
             .negative_cached
             .fetch_add(1, Ordering::Relaxed);
@@ -218,11 +223,13 @@ impl CertStore {
     async fn download(&self, url: &Url) -> Result<Bytes, VerifyError> {
         let Ok(_slot) = self.download_slots.try_acquire() else {
             self.counters.saturated.fetch_add(1, Ordering::Relaxed);
+            spans::record_cert_cache("saturated");
             // Logged per request where the 503 is written; debug here.
             tracing::debug!(cert_url = %url, "cert chain download refused: every download slot is busy");
             return Err(VerifyError::CertDownloadsSaturated);
         };
         self.counters.downloads.fetch_add(1, Ordering::Relaxed);
+        spans::record_cert_cache("download");
         let e = match self.source.fetch(url).await {
             Ok(pem) => {
                 self.counters.downloads_ok.fetch_add(1, Ordering::Relaxed);

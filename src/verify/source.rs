@@ -5,10 +5,12 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use tracing::Instrument;
 use url::{Host, Url};
 
 use super::error::VerifierInitError;
 use crate::http_client::HttpPolicy;
+use crate::telemetry::spans;
 
 /// Largest cert chain accepted from a download (Amazon's is about 4 KiB).
 pub const MAX_CERT_CHAIN_BYTES: usize = 64 * 1024;
@@ -128,6 +130,21 @@ impl HttpsCertSource {
     }
 
     async fn attempt(&self, url: &Url) -> Result<Bytes, FetchError> {
+        let span = spans::client_span("cert_download", "GET", url);
+        let result = self.attempt_once(url).instrument(span.clone()).await;
+        match &result {
+            Ok(_) => spans::record_status(&span, 200),
+            Err(FetchError::Status(status)) => spans::record_status(&span, *status),
+            Err(FetchError::Timeout) => spans::record_error(&span, "timeout"),
+            Err(FetchError::TooLarge) => spans::record_error(&span, "too_large"),
+            Err(FetchError::NotHttps | FetchError::Network(_)) => {
+                spans::record_error(&span, "transport")
+            }
+        }
+        result
+    }
+
+    async fn attempt_once(&self, url: &Url) -> Result<Bytes, FetchError> {
         let work = async {
             let mut resp = self
                 .client

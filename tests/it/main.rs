@@ -34,6 +34,7 @@ mod log_escaping;
 mod notify_cli;
 mod observability;
 mod observability_assets;
+mod otel;
 mod queue;
 mod reminders_server;
 mod secrets;

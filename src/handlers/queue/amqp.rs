@@ -205,10 +205,18 @@ impl Publisher for AmqpPublisher {
     async fn publish(&self, request_id: &str, payload: Vec<u8>) -> Result<(), PublishError> {
         let channel = self.channel().ok_or(PublishError::NotConnected)?;
         let s = &self.shared;
-        let properties = BasicProperties::default()
+        let mut properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
             .with_message_id(request_id.into());
+        if let Some(traceparent) = crate::telemetry::spans::current_traceparent() {
+            let mut headers = lapin::types::FieldTable::default();
+            headers.insert(
+                "traceparent".into(),
+                lapin::types::AMQPValue::LongString(traceparent.into()),
+            );
+            properties = properties.with_headers(headers);
+        }
         let options = BasicPublishOptions {
             mandatory: true,
             immediate: false,

@@ -23,12 +23,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use crate::config::redact::{self, redact_url};
 use crate::dispatch::{HandlerError, HandlerResult, Readiness, RequestContext};
 use crate::envelope::{MessageReceivedRequest, Response};
 use crate::handlers::webhook::message_body;
 use crate::handlers::HandlerSetupError;
+use crate::telemetry::spans;
 pub use config::{
     AmqpQueueConfig, NatsQueueConfig, QueueBackend, QueueConfig, RedisStreamQueueConfig,
 };
@@ -83,6 +85,8 @@ struct Inner {
     include_token: bool,
     permits: Semaphore,
     timeout: Duration,
+    /// Subject, exchange or stream, for the publish span.
+    destination: String,
 }
 
 impl Queue {
@@ -100,13 +104,21 @@ impl Queue {
                 Box::new(redis_stream::RedisStreamPublisher::connect(r, timeout).await?)
             }
         };
-        Ok(Self::with_publisher(
+        let mut queue = Self::with_publisher(
             publisher,
             cfg.backend.name(),
             cfg.include_token,
             cfg.max_in_flight,
             timeout,
-        ))
+        );
+        if let Some(inner) = Arc::get_mut(&mut queue.inner) {
+            inner.destination = match &cfg.backend {
+                QueueBackend::Nats(n) => n.subject.clone(),
+                QueueBackend::Amqp(a) => a.exchange.clone(),
+                QueueBackend::RedisStream(r) => r.stream.clone(),
+            };
+        }
+        Ok(queue)
     }
 
     /// A handler over any [`Publisher`].
@@ -124,6 +136,7 @@ impl Queue {
                 include_token,
                 permits: Semaphore::new(max_in_flight),
                 timeout,
+                destination: backend.to_owned(),
             }),
         }
     }
@@ -140,11 +153,34 @@ impl Queue {
             Err(_) => Err(PublishError::Saturated),
             Ok(_permit) => {
                 let body = message_body(ctx, msg, inner.include_token)?;
+                let system = match inner.backend {
+                    "amqp" => "rabbitmq",
+                    "redis-stream" => "redis",
+                    other => other,
+                };
+                // Publishers add this span's `traceparent` to the message.
+                let span = spans::publish_span(system, &inner.destination);
                 let publish = inner.publisher.publish(ctx.request_id(), body);
-                match tokio::time::timeout(inner.timeout, publish).await {
+                let result = match tokio::time::timeout(inner.timeout, publish)
+                    .instrument(span.clone())
+                    .await
+                {
                     Ok(result) => result,
                     Err(_) => Err(PublishError::Timeout),
+                };
+                if let Err(e) = &result {
+                    spans::record_error(
+                        &span,
+                        match e {
+                            PublishError::NotConnected => "not_connected",
+                            PublishError::Timeout => "timeout",
+                            PublishError::Saturated => "saturated",
+                            PublishError::Refused(_) => "refused",
+                            PublishError::Broker(_) => "broker",
+                        },
+                    );
                 }
+                result
             }
         };
         if let Some(metrics) = ctx.metrics() {

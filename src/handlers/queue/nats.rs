@@ -16,6 +16,7 @@ use secrecy::ExposeSecret;
 use super::NatsQueueConfig;
 use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
 use crate::handlers::HandlerSetupError;
+use crate::telemetry::spans;
 
 /// A JetStream publisher on one long-lived NATS connection (the client
 /// reconnects by itself, without limit).
@@ -113,9 +114,12 @@ impl Publisher for NatsPublisher {
         if self.client.connection_state() != State::Connected {
             return Err(PublishError::NotConnected);
         }
-        let message = PublishMessage::build()
+        let mut message = PublishMessage::build()
             .payload(payload.into())
             .message_id(request_id);
+        if let Some(traceparent) = spans::current_traceparent() {
+            message = message.header("traceparent", traceparent.as_str());
+        }
         let ack = self
             .jetstream
             .send_publish(self.subject.clone(), message)

@@ -113,6 +113,9 @@ impl Publisher for RedisStreamPublisher {
             .arg(request_id)
             .arg("payload")
             .arg(payload);
+        if let Some(traceparent) = crate::telemetry::spans::current_traceparent() {
+            cmd.arg("traceparent").arg(traceparent);
+        }
         let mut conn = self.conn.clone();
         cmd.query_async::<String>(&mut conn)
             .await

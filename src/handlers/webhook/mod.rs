@@ -19,7 +19,11 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 #[cfg(feature = "webhook")]
 use tokio::sync::Semaphore;
+#[cfg(feature = "webhook")]
+use tracing::Instrument;
 
+#[cfg(feature = "webhook")]
+use crate::telemetry::spans;
 pub use config::{WebhookConfig, WebhookSecret};
 
 use crate::dispatch::{HandlerError, RequestContext};
@@ -182,7 +186,21 @@ impl Webhook {
                     sign(key.expose_key(), ctx.request_id(), now, &body),
                 );
         }
-        let answer = request.body(body).send().await.map_err(|e| {
+        let span = spans::client_span("webhook", "POST", &self.inner.url);
+        // The backend continues the trace from this call.
+        if let Some(traceparent) = spans::traceparent(&span) {
+            request = request.header("traceparent", traceparent);
+        }
+        let sent = request.body(body).send().instrument(span.clone()).await;
+        let answer = sent.map_err(|e| {
+            spans::record_error(
+                &span,
+                if e.is_timeout() {
+                    "timeout"
+                } else {
+                    "transport"
+                },
+            );
             // reqwest's error text may include the URL, never the body.
             if e.is_timeout() {
                 HandlerError::unavailable(WebhookError::Timeout)
@@ -191,6 +209,7 @@ impl Webhook {
             }
         })?;
         let status = answer.status();
+        spans::record_status(&span, status.as_u16());
         if status.is_success() {
             Ok(Response::ack())
         } else if status.is_server_error() || status.as_u16() == 429 {

@@ -1,5 +1,7 @@
-//! Log set-up: JSON or pretty lines per `[log] format`, level from `RUST_LOG`
-//! (default `info`).
+//! Log and trace set-up: JSON or pretty log lines per `[log] format`, level
+//! from `RUST_LOG` (default `info`); with `[telemetry.otlp]` (or the standard
+//! `OTEL_*` variables) the request spans are exported as OpenTelemetry traces
+//! too ([`otlp`]), and [`spans`] names them.
 //!
 //! Field values come from callers (a `requestId`, a cert URL, an error
 //! text), so neither format writes them raw: JSON escapes them as JSON
@@ -8,39 +10,111 @@
 //! cannot reach the terminal). Colours are used only when stderr (where the
 //! logs go) is a terminal and `NO_COLOR` is not set: never in files or pipes.
 
+pub mod otlp;
+pub mod spans;
+
 use std::fmt::{self, Write as _};
 use std::io::IsTerminal as _;
 
 use tracing::field::{Field, Visit};
+use tracing::Subscriber;
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::LogFormat;
 
-/// Install the global subscriber. Calling it twice is harmless (the second
-/// call is ignored), so tests and embedding apps may call it freely.
+pub use otlp::{
+    dropped_spans, ExportSettings, OtlpConfig, OtlpError, TelemetryConfig, TraceExport,
+};
+
+/// Install the global subscriber (logs only). Calling it twice is harmless
+/// (the second call is ignored), so tests and embedding apps may call it
+/// freely.
 pub fn init(format: LogFormat) {
+    install(format, None);
+}
+
+/// Install the global subscriber with trace export when `telemetry` (or the
+/// standard `OTEL_*` environment variables) asks for it: the logs as
+/// [`init`], plus the OpenTelemetry layer. Must run inside a Tokio runtime.
+/// Keep the returned [`TraceExport`] and call [`TraceExport::shutdown`] at
+/// exit to send what is queued; `None`: export is off.
+pub fn init_with_traces(
+    format: LogFormat,
+    telemetry: &TelemetryConfig,
+) -> Result<Option<TraceExport>, OtlpError> {
+    let Some(settings) = telemetry.resolve(|name| std::env::var(name).ok())? else {
+        init(format);
+        return Ok(None);
+    };
+    let export = TraceExport::start(settings)?;
+    install(format, Some(export.tracer()));
+    let s = export.settings();
+    tracing::info!(
+        endpoint = %spans::safe_url(&s.endpoint),
+        service_name = %s.service_name,
+        sampling_ratio = s.sampling_ratio,
+        "trace export on (OTLP/HTTP)"
+    );
+    Ok(Some(export))
+}
+
+fn install(format: LogFormat, tracer: Option<opentelemetry_sdk::trace::Tracer>) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder
+    let traces = tracer.map(trace_layer);
+    let _ = tracing_subscriber::registry()
+        .with(traces)
+        .with(log_layer(format).with_filter(filter))
+        .try_init();
+}
+
+/// The OpenTelemetry layer over `tracer` (from [`TraceExport::tracer`]), for
+/// apps that build their own subscriber. Only this crate's spans are
+/// exported: never events (a handler may log a message's text), never the
+/// HTTP client's own spans (an export would trace itself).
+pub fn trace_layer<S>(tracer: opentelemetry_sdk::trace::Tracer) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_filter(filter_fn(|meta| {
+            meta.is_span() && meta.target().starts_with("alexa_endpoint")
+        }))
+        .boxed()
+}
+
+/// The log lines: JSON with the event's fields flattened and the innermost
+/// span's fields under `span`, or the escaped pretty format.
+fn log_layer<S>(format: LogFormat) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => layer
             .with_ansi(false)
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
-            .try_init(),
-        LogFormat::Pretty => builder
+            .boxed(),
+        LogFormat::Pretty => layer
             .with_ansi(use_colour(
                 std::io::stderr().is_terminal(),
                 std::env::var_os("NO_COLOR").as_deref(),
             ))
             .fmt_fields(EscapedFields)
-            .try_init(),
-    };
+            .boxed(),
+    }
 }
 
 /// Colours only on a terminal, and not when `NO_COLOR` is set to anything
