@@ -17,6 +17,7 @@ use serde_json::json;
 use tokio::process::Child;
 
 use crate::helpers::*;
+use crate::support::serve::ServeProcess;
 use crate::support::alexa::{soak_messages, Sender};
 use crate::support::redis::{free_port, skip_or_fail};
 
@@ -137,8 +138,9 @@ format = "json"
         redis.url(),
         unique("soak"),
     );
-    let (_a, addr_a, _da) = start_serve_quiet(&config).await;
-    let (_b, addr_b, _db) = start_serve_quiet(&config).await;
+    let a = ServeProcess::builder(&config).quiet().start().await;
+    let b = ServeProcess::builder(&config).quiet().start().await;
+    let (addr_a, addr_b) = (a.addr, b.addr);
 
     let run_id = unique("soakmsg");
     let sender = Sender {

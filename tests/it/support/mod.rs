@@ -3,3 +3,4 @@
 pub mod alexa;
 pub mod nats;
 pub mod redis;
+pub mod serve;
