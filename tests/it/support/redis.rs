@@ -128,6 +128,8 @@ enum Mode {
     Tls(Arc<TestTls>),
     /// Plain TCP, cluster mode (not yet joined to a cluster).
     ClusterNode,
+    /// Plain TCP with an fsync'd append-only file, so a restart keeps the data.
+    Persistent,
 }
 
 /// A private `redis-server` (no persistence) on its own port, killed when
@@ -148,6 +150,12 @@ impl RedisServer {
     /// there is no `redis-server` binary.
     pub async fn start() -> Option<Self> {
         Self::start_mode(Mode::Plain).await
+    }
+
+    /// Start a server that keeps its data across [`RedisServer::restart`]
+    /// (append-only file, fsync on every write); see [`RedisServer::start`].
+    pub async fn start_persistent() -> Option<Self> {
+        Self::start_mode(Mode::Persistent).await
     }
 
     /// Start a TLS-only server with `tls`'s certificate (clients are not
@@ -263,7 +271,6 @@ impl RedisServer {
         let mut cmd = Command::new("redis-server");
         cmd.args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
-            .args(["--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
             .stdin(Stdio::null())
@@ -273,8 +280,13 @@ impl RedisServer {
         let log = std::fs::File::create(&log_path).expect("redis-server log file");
         cmd.stdout(log.try_clone().expect("log file handle"))
             .stderr(log);
+        if matches!(self.mode, Mode::Persistent) {
+            cmd.args(["--appendonly", "yes", "--appendfsync", "always"]);
+        } else {
+            cmd.args(["--appendonly", "no"]);
+        }
         match &self.mode {
-            Mode::Plain => {
+            Mode::Plain | Mode::Persistent => {
                 cmd.args(["--port", &port]);
             }
             Mode::Tls(tls) => {
