@@ -6,7 +6,7 @@ use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 use crate::support::serve::ServeProcess;
 
 #[tokio::test]

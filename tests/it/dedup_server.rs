@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 use crate::support::redis::{redis_config, shared_redis, RedisServer};
 use crate::support::serve::ServeProcess;
 

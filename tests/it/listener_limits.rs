@@ -12,8 +12,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
-use crate::helpers::*;
 use crate::listener::read_to_close;
+use crate::support::helpers::*;
 
 /// `name{labels}` → value, from the admin listener's `/metrics`.
 async fn metrics(app: &TestApp) -> BTreeMap<String, f64> {

@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 const FORGED_LINE: &str = "2030-01-01T00:00:00.000000Z  INFO alexa_endpoint: FORGED";
 const HOSTILE_ID: &str = "amzn1.echo-api.request.MARK\n2030-01-01T00:00:00.000000Z  INFO alexa_endpoint: FORGED\r\x1b[31mred\x1b[0m\u{9b}2J";

@@ -28,7 +28,7 @@ use tokio::process::Child;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 use crate::verify_support::{now, PKI};
 
 const TOKEN: &str = "apiAccessTokenNEVEREXPORTED-7f3a";

@@ -14,10 +14,10 @@ use axum::extract::State;
 use axum::routing::post;
 use serde_json::json;
 
-use crate::helpers::*;
-use crate::support::serve::ServeProcess;
 use crate::support::alexa::{soak_messages, Sender};
+use crate::support::helpers::*;
 use crate::support::redis::RedisServer;
+use crate::support::serve::ServeProcess;
 
 type Tally = Arc<Mutex<HashMap<String, usize>>>;
 

@@ -17,11 +17,11 @@ use async_nats::jetstream::stream;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
-use crate::support::serve::ServeProcess;
 use crate::support::alexa::{soak_messages, Running, Sender};
+use crate::support::helpers::*;
 use crate::support::nats::NatsServer;
 use crate::support::redis::{shared_redis, unique_prefix};
+use crate::support::serve::ServeProcess;
 use crate::verify_support::PKI;
 
 /// Handler deadline: a publish waits at most 0.9 × this for its PubAck.

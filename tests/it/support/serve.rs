@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-use crate::helpers::command;
+use super::helpers::command;
 
 /// The log filter of a quiet process: warnings, plus the listening lines the
 /// builder waits for.
