@@ -52,16 +52,6 @@ impl ServeProcess {
             expect_before_listening: None,
         }
     }
-
-    /// The URL of `path` on the Alexa listener.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// A copy of every stderr line so far.
-    pub fn logged(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
 }
 
 impl ServeBuilder {
