@@ -12,7 +12,9 @@ use alexa_endpoint::dedup::{
 };
 use redis::AsyncCommands;
 
-use crate::support::redis::{free_port, raw_connection, redis_config, shared_redis, RedisServer};
+use crate::support::redis::{
+    free_port, raw_connection, redis_config, shared_redis, RedisServer, PORT_ATTEMPTS,
+};
 
 pub(crate) const LONG: Duration = Duration::from_secs(60);
 /// How long a call bounded by the store timeout may take before the test
@@ -551,27 +553,38 @@ async fn dedup_redis_message_costs_two_round_trips() {
 /// Start-up never waits for Redis; once Redis appears, the same store works.
 #[tokio::test]
 async fn dedup_redis_from_config_while_down_then_recovers() {
-    let port = free_port();
-    let timeout = Duration::from_millis(300);
-    let store = from_config(&redis_config(
-        &format!("redis://127.0.0.1:{port}"),
-        timeout.as_millis() as u64,
-    ))
-    .expect("from_config must not need Redis");
+    let mut last = String::new();
+    // The port is free when picked but may be taken before redis-server binds it.
+    for _ in 0..PORT_ATTEMPTS {
+        let port = free_port();
+        let timeout = Duration::from_millis(300);
+        let store = from_config(&redis_config(
+            &format!("redis://127.0.0.1:{port}"),
+            timeout.as_millis() as u64,
+        ))
+        .expect("from_config must not need Redis");
 
-    let err = bounded(store.ping())
-        .await
-        .expect_err("nothing listens yet");
-    assert!(!err.reason().is_empty());
-    bounded(store.claim(&id(), &new_owner_token(), LONG))
-        .await
-        .expect_err("still down");
+        let err = bounded(store.ping())
+            .await
+            .expect_err("nothing listens yet");
+        assert!(!err.reason().is_empty());
+        bounded(store.claim(&id(), &new_owner_token(), LONG))
+            .await
+            .expect_err("still down");
 
-    let Some(_server) = RedisServer::start_on(port).await else {
+        let _server = match RedisServer::try_start_on(port).await {
+            None => return,
+            Some(Ok(server)) => server,
+            Some(Err(e)) => {
+                last = e;
+                continue;
+            }
+        };
+        claim_until(&*store, &id(), Claim::New, Duration::from_secs(10)).await;
+        store.ping().await.unwrap();
         return;
-    };
-    claim_until(&*store, &id(), Claim::New, Duration::from_secs(10)).await;
-    store.ping().await.unwrap();
+    }
+    panic!("redis-server did not start in {PORT_ATTEMPTS} attempts: {last}");
 }
 
 /// Redis killed: calls fail promptly. Restarted on the same port: the same

@@ -143,7 +143,7 @@ pub struct RedisServer {
 
 /// Attempts at finding a port a new server can bind (another process may
 /// take a free port between our probe and the server's bind).
-const PORT_ATTEMPTS: usize = 5;
+pub const PORT_ATTEMPTS: usize = 5;
 
 impl RedisServer {
     /// Start a server on a free port, or skip (`None`; fail under CI) when
@@ -198,8 +198,10 @@ impl RedisServer {
         panic!("redis-server did not start in {PORT_ATTEMPTS} attempts: {last}");
     }
 
-    /// Start a server on `port` (see [`RedisServer::start`]).
-    pub async fn start_on(port: u16) -> Option<Self> {
+    /// Start a server on `port`: `Some(Err)` when it could not bind (another
+    /// process took the port; pick a new one and retry), `None` as in
+    /// [`RedisServer::start`].
+    pub async fn try_start_on(port: u16) -> Option<Result<Self, String>> {
         if which_redis_server().is_none() {
             skip_or_fail("redis-server is not installed");
             return None;
@@ -211,8 +213,7 @@ impl RedisServer {
             dir,
             mode: Mode::Plain,
         };
-        server.spawn().await.unwrap_or_else(|e| panic!("{e}"));
-        Some(server)
+        Some(server.spawn().await.map(|()| server))
     }
 
     /// `redis://127.0.0.1:<port>` (`rediss://` for TLS).
