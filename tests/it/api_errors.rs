@@ -168,11 +168,10 @@ async fn a_slow_answer_is_timeout() {
         .lists(&server.uri(), SecretString::from(TOKEN))
         .expect("client")
         .with_deadline(no_time_to_retry());
-    let started = std::time::Instant::now();
+    // The mock answers 200 after 3 s: only the 200 ms timeout makes this an error.
     let e = client.lists_metadata().await.expect_err("timeout");
     assert!(matches!(e, ApiError::Timeout), "{e:?}");
     assert!(e.is_transient());
-    assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(*calls.lock().expect("lock"), [("lists", 0)]);
 }
 

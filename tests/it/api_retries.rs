@@ -15,10 +15,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::api_reminders::{alert_path, full_reminder, summary};
 use crate::api_support::*;
-use crate::helpers::*;
 use crate::reminders_server::{
     config_for, intent_body, message_for, reminders_app, reminders_app_with,
 };
+use crate::support::helpers::*;
 
 const REMINDERS: &str = "/v1/alerts/reminders";
 

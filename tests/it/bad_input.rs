@@ -3,7 +3,7 @@
 use alexa_endpoint::{Response, Skill};
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 async fn counting_app(config: alexa_endpoint::Config) -> (TestApp, Runs) {
     let runs = Runs::default();

@@ -6,7 +6,8 @@ use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
+use crate::support::serve::ServeProcess;
 
 #[tokio::test]
 async fn sigterm_lets_the_in_flight_request_finish_with_200_then_exits_0() {
@@ -32,7 +33,8 @@ format = "json"
 "#,
         backend.uri()
     );
-    let (mut child, addr, _dir) = start_serve(&config).await;
+    let served = ServeProcess::builder(&config).start().await;
+    let (mut child, addr) = (served.child, served.addr);
     let url = format!("http://{addr}/");
     let request = tokio::spawn(async move {
         reqwest::Client::new()
@@ -156,7 +158,9 @@ async fn local_config_does_not_verify_and_says_so_loudly_at_start() {
         .unwrap()
         .replace("127.0.0.1:8080", "127.0.0.1:0")
         .replace("format = \"pretty\"", "format = \"json\"");
-    let (mut child, _addr, _dir) =
-        start_serve_expecting(&config, "REQUEST VERIFICATION IS OFF").await;
-    child.kill().await.unwrap();
+    let mut served = ServeProcess::builder(&config)
+        .expect_log_before_listening("REQUEST VERIFICATION IS OFF")
+        .start()
+        .await;
+    served.child.kill().await.unwrap();
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use alexa_endpoint::config::{Config, ConfigError, ValueSource};
 use rcgen::{CertificateParams, KeyPair};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 /// A directory holding a config file and the PEM files it names.
 struct Files {

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 const ACK: &str = r#"{"version":"1.0","response":{}}"#;
 

@@ -10,7 +10,7 @@ use alexa_endpoint::dedup::{from_config, DedupStore};
 use redis::AsyncCommands;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 use crate::support::redis::{raw_connection, redis_config, RedisServer};
 
 const METRIC: &str = "alexa_endpoint_dedup_store_resets_total";

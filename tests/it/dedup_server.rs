@@ -11,8 +11,9 @@ use tokio::sync::Semaphore;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 use crate::support::redis::{redis_config, shared_redis, RedisServer};
+use crate::support::serve::ServeProcess;
 
 fn config_with(dedup: Option<DedupConfig>) -> Config {
     let mut cfg = test_config();
@@ -297,7 +298,8 @@ format = "json"
         prefix = dedup.key_prefix,
         hook = backend.uri()
     );
-    let (child, addr, dir) = start_serve(&config).await;
+    let served = ServeProcess::builder(&config).start().await;
+    let (child, addr, dir) = (served.child, served.addr, served.dir);
     (backend, child, addr, dir)
 }
 

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio::sync::Notify;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 const ACK: &str = r#"{"version":"1.0","response":{}}"#;
 

@@ -13,7 +13,7 @@ use alexa_endpoint::envelope::{
 use alexa_endpoint::{HandlerResult, RequestContext, Response, Skill};
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 const ACK: &str = r#"{"version":"1.0","response":{}}"#;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 async fn app() -> (TestApp, Runs) {
     let runs = Runs::default();

@@ -8,7 +8,7 @@ use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::api_support::*;
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 const REQUEST_TOKEN: &str = "Atza|list-sync-request-token";
 

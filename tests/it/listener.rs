@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 use crate::support::redis::free_port;
 
 /// Write `request` on a new connection and read until the server closes it.

@@ -2,18 +2,18 @@
 //! cap, in-flight cap with 503 + Retry-After, SIGHUP in plain-HTTP mode.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use alexa_endpoint::{Response, Skill};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
-use crate::helpers::*;
 use crate::listener::read_to_close;
+use crate::support::helpers::*;
+use crate::support::serve::ServeProcess;
 
 /// `name{labels}` → value, from the admin listener's `/metrics`.
 async fn metrics(app: &TestApp) -> BTreeMap<String, f64> {
@@ -208,10 +208,7 @@ async fn the_in_flight_cap_answers_503_with_retry_after_while_handlers_hold_it()
 
 #[tokio::test]
 async fn sighup_in_http_mode_is_logged_and_the_process_keeps_serving() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("config.toml");
-    std::fs::write(
-        &file,
+    let served = ServeProcess::builder(
         r#"
 [server]
 listen = "127.0.0.1:0"
@@ -222,40 +219,38 @@ enabled = false
 format = "json"
 "#,
     )
-    .unwrap();
-    let mut child = command()
-        .args(["serve", "--config"])
-        .arg(&file)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let message = |line: &str| -> (String, Option<String>) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
-        let field = |k: &str| v[k].as_str().or(v["fields"][k].as_str()).map(str::to_owned);
-        (field("message").unwrap_or_default(), field("addr"))
-    };
-    let addr: std::net::SocketAddr = loop {
-        let line = lines.next_line().await.unwrap().expect("server exited");
-        let (m, addr) = message(&line);
-        if let ("listening (HTTP)", Some(addr)) = (m.as_str(), addr) {
-            break addr.parse().unwrap();
-        }
+    .start()
+    .await;
+    let (mut child, addr) = (served.child, served.addr);
+    let sighups = || {
+        served
+            .lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+                let message = v["message"].as_str().or(v["fields"]["message"].as_str());
+                message.is_some_and(|m| m.starts_with("SIGHUP received"))
+            })
+            .count()
     };
     let pid = child.id().unwrap().to_string();
-    for _ in 0..2 {
+    for n in 1..=2 {
         let hup = std::process::Command::new("kill")
             .args(["-HUP", &pid])
             .status()
             .unwrap();
         assert!(hup.success());
         // Wait for the log line that says it was ignored.
-        loop {
-            let line = lines.next_line().await.unwrap().expect("the process died");
-            if message(&line).0.starts_with("SIGHUP received") {
-                break;
-            }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while sighups() < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no log line for SIGHUP {n}"
+            );
+            assert!(child.try_wait().unwrap().is_none(), "the process died");
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(child.try_wait().unwrap().is_none(), "the process exited");
         let res = reqwest::Client::new()

@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
+use crate::support::serve::ServeProcess;
 
 const FORGED_LINE: &str = "2030-01-01T00:00:00.000000Z  INFO alexa_endpoint: FORGED";
 const HOSTILE_ID: &str = "amzn1.echo-api.request.MARK\n2030-01-01T00:00:00.000000Z  INFO alexa_endpoint: FORGED\r\x1b[31mred\x1b[0m\u{9b}2J";
@@ -27,44 +27,15 @@ struct Process {
 /// Start `serve` (verification off, the `log` handler) with `log.format =
 /// format` and stderr on a pipe, collecting every line.
 async fn start(format: &str) -> Process {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("config.toml");
     let config = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n[verification]\nenabled = false\n[log]\nformat = \"{format}\"\n"
     );
-    std::fs::write(&file, config).unwrap();
-    let mut child = command()
-        .args(["serve", "--config"])
-        .arg(&file)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let mut reader = BufReader::new(child.stderr.take().unwrap()).lines();
-    let sink = lines.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = reader.next_line().await {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let listening = wait_for_line(&lines, |l| l.contains("listening (HTTP)")).await;
-    let addr = if format == "json" {
-        let v: serde_json::Value = serde_json::from_str(&listening).unwrap();
-        v["addr"].as_str().unwrap().parse().unwrap()
-    } else {
-        listening
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("addr="))
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
+    let served = ServeProcess::builder(config).start().await;
     Process {
-        child,
-        addr,
-        lines,
-        _dir: dir,
+        child: served.child,
+        addr: served.addr,
+        lines: served.lines,
+        _dir: served.dir,
     }
 }
 

@@ -1,9 +1,6 @@
 //! All integration tests, in one binary so they compile once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)]
-mod helpers;
-
 mod api_errors;
 mod api_guard;
 mod api_list_sync;

@@ -283,7 +283,7 @@ async fn bad_arguments_and_missing_credentials_fail_before_any_request() {
 #[tokio::test]
 async fn the_sample_event_is_sent_as_it_is() {
     let sample: Value = serde_json::from_slice(
-        &std::fs::read(crate::helpers::repo_path(
+        &std::fs::read(crate::support::helpers::repo_path(
             "samples/proactive-events/message-alert.json",
         ))
         .unwrap(),

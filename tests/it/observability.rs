@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use alexa_endpoint::{Response, Skill};
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 /// Parse OpenMetrics text into `name{sorted labels}` → value.
 fn parse_exposition(text: &str) -> BTreeMap<String, f64> {

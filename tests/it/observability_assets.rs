@@ -19,7 +19,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::api_support::metadata_body;
-use crate::helpers::*;
+use crate::support::helpers::*;
 use crate::verify_support::{roots_file, CERT_URL, PKI, SKILL_ID};
 
 const DASHBOARD: &str = "deploy/observability/dashboard.json";

@@ -23,12 +23,12 @@ use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
+use crate::support::serve::ServeProcess;
 use crate::verify_support::{now, PKI};
 
 const TOKEN: &str = "apiAccessTokenNEVEREXPORTED-7f3a";
@@ -133,60 +133,28 @@ struct Serve {
     addr: SocketAddr,
     lines: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
+    _pki: tempfile::TempDir,
 }
 
 /// Start the binary with `config` (appended to the dev PKI's verification
 /// snippet) and extra environment variables; wait until it listens.
 async fn serve(config: &str, env: &[(&str, &str)]) -> Serve {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = PKI.write_to(&dir.path().join("pki")).unwrap();
+    let pki_dir = tempfile::tempdir().unwrap();
+    let pki = PKI.write_to(&pki_dir.path().join("pki")).unwrap();
     let snippet = std::fs::read_to_string(pki.join("verification.toml")).unwrap();
-    let file = dir.path().join("config.toml");
     let base = "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n";
-    std::fs::write(&file, format!("{base}{config}\n{snippet}")).unwrap();
-    let mut cmd = command();
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OTEL_") {
-            cmd.env_remove(k);
-        }
+    let mut builder =
+        ServeProcess::builder(format!("{base}{config}\n{snippet}")).env_remove_prefix("OTEL_");
+    for (k, v) in env {
+        builder = builder.env(*k, *v);
     }
-    let mut child = cmd
-        .envs(env.iter().copied())
-        .args(["serve", "--config"])
-        .arg(&file)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let mut reader = BufReader::new(child.stderr.take().unwrap()).lines();
-    let sink = lines.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = reader.next_line().await {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let addr = loop {
-        let found = lines.lock().unwrap().iter().find_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).ok()?;
-            (v["message"] == "listening (HTTP)").then(|| v["addr"].as_str().unwrap().to_owned())
-        });
-        if let Some(addr) = found {
-            break addr.parse().unwrap();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "server did not start: {:?}",
-            lines.lock().unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let served = builder.start().await;
     Serve {
-        child,
-        addr,
-        lines,
-        _dir: dir,
+        child: served.child,
+        addr: served.addr,
+        lines: served.lines,
+        _dir: served.dir,
+        _pki: pki_dir,
     }
 }
 

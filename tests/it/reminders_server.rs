@@ -13,7 +13,7 @@ use crate::api_reminders::{
     alert_path, call, full_reminder, no_body, reminder_json, reminder_request, summary, ALERT,
 };
 use crate::api_support::handler_error;
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 /// The `apiAccessToken` of the requests these tests post.
 pub const REQUEST_TOKEN: &str = "Atza|reminders-request-token";

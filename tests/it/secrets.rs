@@ -6,7 +6,7 @@ use alexa_endpoint::envelope::MessageReceivedRequest;
 use alexa_endpoint::{HandlerError, RequestContext, Response, Skill};
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 const API_TOKEN: &str = "apiTokenSECRET-7f3a9c";
 const USER_TOKEN: &str = "userTokenSECRET-51be0d";

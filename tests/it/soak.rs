@@ -9,16 +9,15 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::post;
 use serde_json::json;
-use tokio::process::Child;
 
-use crate::helpers::*;
 use crate::support::alexa::{soak_messages, Sender};
-use crate::support::redis::{free_port, skip_or_fail};
+use crate::support::helpers::*;
+use crate::support::redis::RedisServer;
+use crate::support::serve::ServeProcess;
 
 type Tally = Arc<Mutex<HashMap<String, usize>>>;
 
@@ -39,77 +38,12 @@ async fn counting_backend() -> (std::net::SocketAddr, Tally) {
     (addr, tally)
 }
 
-/// A redis-server that persists (AOF) across the restart, as production dedup
-/// storage must: without persistence a restart forgets handled ids.
-struct PersistentRedis {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl PersistentRedis {
-    async fn start() -> Option<Self> {
-        if std::process::Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            skip_or_fail("redis-server is not installed");
-            return None;
-        }
-        let mut r = Self {
-            port: free_port(),
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        r.spawn().await;
-        Some(r)
-    }
-
-    async fn spawn(&mut self) {
-        let child = tokio::process::Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args([
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while !crate::support::redis::answers_ping(self.port).await {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "redis-server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn restart(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.unwrap();
-        }
-        self.spawn().await;
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_two_replicas_with_a_redis_restart() {
     let messages = soak_messages(500);
-    let Some(mut redis) = PersistentRedis::start().await else {
+    // Persistent, as production dedup storage must be: without it a restart
+    // forgets handled ids.
+    let Some(mut redis) = RedisServer::start_persistent().await else {
         return;
     };
     let (hook, tally) = counting_backend().await;
@@ -137,8 +71,9 @@ format = "json"
         redis.url(),
         unique("soak"),
     );
-    let (_a, addr_a, _da) = start_serve_quiet(&config).await;
-    let (_b, addr_b, _db) = start_serve_quiet(&config).await;
+    let a = ServeProcess::builder(&config).quiet().start().await;
+    let b = ServeProcess::builder(&config).quiet().start().await;
+    let (addr_a, addr_b) = (a.addr, b.addr);
 
     let run_id = unique("soakmsg");
     let sender = Sender {

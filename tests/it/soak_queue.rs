@@ -17,10 +17,11 @@ use async_nats::jetstream::stream;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
 use crate::support::alexa::{soak_messages, Running, Sender};
+use crate::support::helpers::*;
 use crate::support::nats::NatsServer;
 use crate::support::redis::{shared_redis, unique_prefix};
+use crate::support::serve::ServeProcess;
 use crate::verify_support::PKI;
 
 /// Handler deadline: a publish waits at most 0.9 × this for its PubAck.
@@ -79,8 +80,8 @@ format = "json"
         nats_url = nats.url(),
         verification = PKI.config_snippet(&pki_dir),
     );
-    let a = start_serve_with_admin(&config).await;
-    let b = start_serve_with_admin(&config).await;
+    let a = ServeProcess::builder(&config).quiet().start().await;
+    let b = ServeProcess::builder(&config).quiet().start().await;
 
     let run_id = unique("amzn1.echo-api.request.soakq");
     let sender = Sender {

@@ -4,7 +4,7 @@ use alexa_endpoint::config::TlsConfig;
 use alexa_endpoint::{Response, Skill};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 #[tokio::test]
 async fn a_request_over_https_is_acknowledged() {

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 use crate::verify_support::{roots_file, GatedSource, MockS3, PKI, SKILL_ID};
 
 struct App {

@@ -182,16 +182,13 @@ async fn slow_server_times_out_per_attempt_and_is_retried_once() {
         .mount(&server)
         .await;
     let source = HttpsCertSource::for_loopback_tests(Duration::from_millis(200)).expect("source");
-    let started = std::time::Instant::now();
+    // The mock answers after 5 s: a Timeout after two requests means each
+    // attempt was cut off by the per-attempt timeout.
     assert_eq!(
         source.fetch(&url(&server, "/slow")).await,
         Err(FetchError::Timeout)
     );
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed >= Duration::from_millis(400) && elapsed < Duration::from_secs(3),
-        "{elapsed:?}"
-    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
 #[tokio::test]

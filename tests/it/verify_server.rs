@@ -12,7 +12,7 @@ use alexa_endpoint::{Endpoint, Server};
 use serde_json::json;
 use time::{Duration as TimeDelta, OffsetDateTime};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 use crate::verify_support::{roots_file, CountingSource, CERT_URL, OTHER_PKI, PKI, SKILL_ID};
 
 struct VerifyingApp {

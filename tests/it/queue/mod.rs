@@ -14,7 +14,7 @@ use alexa_endpoint::config::{HandlerKind, QueueBackend, QueueConfig};
 use alexa_endpoint::handlers::connect_skill_from_config;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 /// Handler deadline of the queue tests: a dead broker answers 503 within it.
 const DEADLINE_MS: u64 = 2000;

@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests.
 
 pub mod alexa;
+#[allow(dead_code)]
+pub mod helpers;
 pub mod nats;
 pub mod redis;
+pub mod serve;

@@ -128,6 +128,8 @@ enum Mode {
     Tls(Arc<TestTls>),
     /// Plain TCP, cluster mode (not yet joined to a cluster).
     ClusterNode,
+    /// Plain TCP with an fsync'd append-only file, so a restart keeps the data.
+    Persistent,
 }
 
 /// A private `redis-server` (no persistence) on its own port, killed when
@@ -141,13 +143,19 @@ pub struct RedisServer {
 
 /// Attempts at finding a port a new server can bind (another process may
 /// take a free port between our probe and the server's bind).
-const PORT_ATTEMPTS: usize = 5;
+pub const PORT_ATTEMPTS: usize = 5;
 
 impl RedisServer {
     /// Start a server on a free port, or skip (`None`; fail under CI) when
     /// there is no `redis-server` binary.
     pub async fn start() -> Option<Self> {
         Self::start_mode(Mode::Plain).await
+    }
+
+    /// Start a server that keeps its data across [`RedisServer::restart`]
+    /// (append-only file, fsync on every write); see [`RedisServer::start`].
+    pub async fn start_persistent() -> Option<Self> {
+        Self::start_mode(Mode::Persistent).await
     }
 
     /// Start a TLS-only server with `tls`'s certificate (clients are not
@@ -190,8 +198,10 @@ impl RedisServer {
         panic!("redis-server did not start in {PORT_ATTEMPTS} attempts: {last}");
     }
 
-    /// Start a server on `port` (see [`RedisServer::start`]).
-    pub async fn start_on(port: u16) -> Option<Self> {
+    /// Start a server on `port`: `Some(Err)` when it could not bind (another
+    /// process took the port; pick a new one and retry), `None` as in
+    /// [`RedisServer::start`].
+    pub async fn try_start_on(port: u16) -> Option<Result<Self, String>> {
         if which_redis_server().is_none() {
             skip_or_fail("redis-server is not installed");
             return None;
@@ -203,8 +213,7 @@ impl RedisServer {
             dir,
             mode: Mode::Plain,
         };
-        server.spawn().await.unwrap_or_else(|e| panic!("{e}"));
-        Some(server)
+        Some(server.spawn().await.map(|()| server))
     }
 
     /// `redis://127.0.0.1:<port>` (`rediss://` for TLS).
@@ -263,7 +272,6 @@ impl RedisServer {
         let mut cmd = Command::new("redis-server");
         cmd.args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
-            .args(["--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
             .stdin(Stdio::null())
@@ -273,8 +281,13 @@ impl RedisServer {
         let log = std::fs::File::create(&log_path).expect("redis-server log file");
         cmd.stdout(log.try_clone().expect("log file handle"))
             .stderr(log);
+        if matches!(self.mode, Mode::Persistent) {
+            cmd.args(["--appendonly", "yes", "--appendfsync", "always"]);
+        } else {
+            cmd.args(["--appendonly", "no"]);
+        }
         match &self.mode {
-            Mode::Plain => {
+            Mode::Plain | Mode::Persistent => {
                 cmd.args(["--port", &port]);
             }
             Mode::Tls(tls) => {

@@ -8,10 +8,8 @@ use std::time::Duration;
 
 use alexa_endpoint::config::Config;
 use alexa_endpoint::{Server, Skill};
-use std::process::Stdio;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -221,104 +219,6 @@ pub fn command() -> Command {
     }
     cmd.env("RUST_LOG", "info").kill_on_drop(true);
     cmd
-}
-
-/// Start `serve` at log level warn plus the listening line.
-pub async fn start_serve_quiet(config: &str) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
-    start_serve_with(config, "warn,alexa_endpoint::server=info").await
-}
-
-/// Start `serve`, wait for its "listening" log line, return the address.
-pub async fn start_serve(config: &str) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
-    start_serve_with(config, "info").await
-}
-
-/// Start `serve` and require a log line containing `needle` before it listens.
-pub async fn start_serve_expecting(
-    config: &str,
-    needle: &str,
-) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
-    start_serve_inner(config, "info", Some(needle)).await
-}
-
-async fn start_serve_with(
-    config: &str,
-    log: &str,
-) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
-    start_serve_inner(config, log, None).await
-}
-
-async fn start_serve_inner(
-    config: &str,
-    log: &str,
-    needle: Option<&str>,
-) -> (Child, std::net::SocketAddr, tempfile::TempDir) {
-    let served = start_serve_process(config, log, needle).await;
-    (served.child, served.addr, served.dir)
-}
-
-/// A `serve` process started by [`start_serve_with_admin`].
-pub struct ServeProcess {
-    /// The process (killed when dropped).
-    pub child: Child,
-    /// The HTTP listener.
-    pub addr: std::net::SocketAddr,
-    /// The admin listener (`/readyz`, `/metrics`), when one was logged.
-    pub admin_addr: Option<std::net::SocketAddr>,
-    /// Holds the config file.
-    pub dir: tempfile::TempDir,
-}
-
-/// Start `serve` like [`start_serve_quiet`], also returning the admin address.
-pub async fn start_serve_with_admin(config: &str) -> ServeProcess {
-    start_serve_process(config, "warn,alexa_endpoint::server=info", None).await
-}
-
-async fn start_serve_process(config: &str, log: &str, needle: Option<&str>) -> ServeProcess {
-    let mut seen = needle.is_none();
-    let mut admin_addr = None;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("config.toml");
-    std::fs::write(&file, config).unwrap();
-    let mut child = command()
-        .env("RUST_LOG", log)
-        .args(["serve", "--config"])
-        .arg(&file)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            seen = seen || needle.is_some_and(|n| line.contains(n));
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                let message = v["fields"]["message"].as_str().or(v["message"].as_str());
-                if message == Some("listening (admin)") {
-                    let addr = v["fields"]["addr"].as_str().or(v["addr"].as_str());
-                    admin_addr = addr.and_then(|a| a.parse().ok());
-                }
-                if v["fields"]["message"] == "listening (HTTP)"
-                    || v["message"] == "listening (HTTP)"
-                {
-                    assert!(seen, "no log line containing {needle:?} before listening");
-                    let addr = v["fields"]["addr"].as_str().or(v["addr"].as_str()).unwrap();
-                    return addr.parse().unwrap();
-                }
-            }
-        }
-        panic!("server exited before listening");
-    })
-    .await
-    .expect("server starts");
-    // Keep draining stderr so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    ServeProcess {
-        child,
-        addr,
-        admin_addr,
-        dir,
-    }
 }
 
 /// Wait until `server` has received at least `n` requests.
