@@ -66,11 +66,21 @@ pub fn init_with_traces(
 
 fn install(format: LogFormat, tracer: Option<opentelemetry_sdk::trace::Tracer>) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let traces = tracer.map(trace_layer);
-    let _ = tracing_subscriber::registry()
-        .with(traces)
-        .with(log_layer(format).with_filter(filter))
-        .try_init();
+    let _ = match tracer {
+        // Export off: one global filter. Callsites it disables are then
+        // skipped for good (tracing caches the interest), which a per-layer
+        // filter cannot do: the request path paid for every debug span and
+        // event it never logged.
+        None => tracing_subscriber::registry()
+            .with(filter)
+            .with(log_layer(format))
+            .try_init(),
+        // Export on: the trace layer sees its spans whatever the log level.
+        Some(tracer) => tracing_subscriber::registry()
+            .with(trace_layer(tracer))
+            .with(log_layer(format).with_filter(filter))
+            .try_init(),
+    };
 }
 
 /// The OpenTelemetry layer over `tracer` (from [`TraceExport::tracer`]), for
