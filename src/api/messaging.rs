@@ -5,14 +5,12 @@
 use std::fmt;
 use std::str::FromStr;
 
-use reqwest::Method;
-use secrecy::ExposeSecret;
 use serde_json::json;
 
 use tokio::time::Instant;
 
-use super::http::{encode_segment, trim_endpoint, Http, RetryObserver};
-use super::retry::Idempotency;
+use super::app_api::AppApi;
+use super::http::{encode_segment, Http, RetryObserver};
 use super::{ApiError, ApiObserver, LwaClient};
 
 /// Observer name of Skill Messaging calls.
@@ -101,20 +99,9 @@ pub fn validate_message(data: &serde_json::Value, expires_after_secs: u32) -> Re
 }
 
 /// Sends skill messages with a Login with Amazon token.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SkillMessagingClient {
-    http: Http,
-    lwa: LwaClient,
-    base: String,
-}
-
-impl fmt::Debug for SkillMessagingClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SkillMessagingClient")
-            .field("endpoint", &self.base)
-            .field("lwa", &self.lwa)
-            .finish()
-    }
+    api: AppApi,
 }
 
 impl SkillMessagingClient {
@@ -125,57 +112,49 @@ impl SkillMessagingClient {
         api_endpoint: &str,
         http: reqwest::Client,
     ) -> Result<Self, ApiError> {
-        match url::Url::parse(api_endpoint) {
-            Ok(u) if matches!(u.scheme(), "https" | "http") && u.has_host() => {}
-            _ => {
-                return Err(ApiError::InvalidInput(format!(
-                    "API endpoint {api_endpoint:?} is not an http(s) URL"
-                )))
-            }
-        }
         Ok(Self {
-            http: Http::new(http),
-            lwa,
-            base: trim_endpoint(api_endpoint).to_owned(),
+            api: AppApi::new(lwa, api_endpoint, http)?,
         })
     }
 
     /// A client for a region's endpoint.
     pub fn for_region(lwa: LwaClient, region: Region, http: reqwest::Client) -> Self {
         Self {
-            http: Http::new(http),
-            lwa,
-            base: region.endpoint().to_owned(),
+            api: AppApi {
+                http: Http::new(http),
+                lwa,
+                base: region.endpoint().to_owned(),
+            },
         }
     }
 
     /// Report every call to `observer` (API name `"skill_messaging"`).
     pub fn with_observer(mut self, observer: ApiObserver) -> Self {
-        self.http.observer = Some(observer);
+        self.api.http.observer = Some(observer);
         self
     }
 
     /// Report every retried call to `observer` (API name `"skill_messaging"`).
     pub fn with_retry_observer(mut self, observer: RetryObserver) -> Self {
-        self.http.on_retry = Some(observer);
+        self.api.http.on_retry = Some(observer);
         self
     }
 
     /// Bound retries (of the token request too) by `deadline`, e.g. when
     /// sending from inside a handler.
     pub fn with_deadline(mut self, deadline: Instant) -> Self {
-        self.http.deadline = Some(deadline);
+        self.api.http.deadline = Some(deadline);
         self
     }
 
     /// The API endpoint messages are sent to (no trailing slash).
     pub fn endpoint(&self) -> &str {
-        &self.base
+        &self.api.base
     }
 
     /// The token client.
     pub fn lwa(&self) -> &LwaClient {
-        &self.lwa
+        &self.api.lwa
     }
 
     /// Send `data` to the skill for `user_id`
@@ -197,31 +176,9 @@ impl SkillMessagingClient {
             return Err(ApiError::InvalidInput("user id is empty".into()));
         }
         validate_message(data, expires_after_secs)?;
-        let token = self.lwa.access_token_until(self.http.deadline).await?;
-        let url = format!(
-            "{}/v1/skillmessages/users/{}",
-            self.base,
-            encode_segment(user_id)
-        );
-        let request = self
-            .http
-            .client
-            .request(Method::POST, url)
-            .bearer_auth(token.expose_secret())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&json!({ "data": data, "expiresAfterSeconds": expires_after_secs }));
-        match self
-            .http
-            .execute(API, Idempotency::NonIdempotent, request)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e @ ApiError::Unauthorized { .. }) => {
-                self.lwa.invalidate().await;
-                Err(e)
-            }
-            Err(e) => Err(e),
-        }
+        let path = format!("/v1/skillmessages/users/{}", encode_segment(user_id));
+        let body = json!({ "data": data, "expiresAfterSeconds": expires_after_secs });
+        self.api.post(API, &path, &body).await
     }
 }
 

@@ -16,6 +16,7 @@
 //!
 //! Tokens are [`SecretString`]s; no `Debug` or error message shows one.
 
+mod app_api;
 mod config;
 mod error;
 mod guard;

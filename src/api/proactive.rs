@@ -12,17 +12,15 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use reqwest::Method;
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-use super::http::{trim_endpoint, Http, RetryObserver};
+use super::app_api::AppApi;
+use super::http::RetryObserver;
 use super::lwa::PROACTIVE_EVENTS_SCOPE;
-use super::retry::Idempotency;
 use super::{ApiError, ApiObserver, LwaClient, Region};
 
 /// Observer name of Proactive Events calls.
@@ -208,20 +206,9 @@ fn random_reference_id() -> String {
 /// A send is not idempotent: it is retried after a 429 or 503 (Alexa did not
 /// take the event) or when the connection could not be made, never after a
 /// timeout or another 5xx (the event may be on its way).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ProactiveEventsClient {
-    http: Http,
-    lwa: LwaClient,
-    base: String,
-}
-
-impl fmt::Debug for ProactiveEventsClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProactiveEventsClient")
-            .field("endpoint", &self.base)
-            .field("lwa", &self.lwa)
-            .finish()
-    }
+    api: AppApi,
 }
 
 impl ProactiveEventsClient {
@@ -234,23 +221,13 @@ impl ProactiveEventsClient {
         api_endpoint: &str,
         http: reqwest::Client,
     ) -> Result<Self, ApiError> {
-        match url::Url::parse(api_endpoint) {
-            Ok(u) if matches!(u.scheme(), "https" | "http") && u.has_host() => {}
-            _ => {
-                return Err(ApiError::InvalidInput(format!(
-                    "API endpoint {api_endpoint:?} is not an http(s) URL"
-                )))
-            }
-        }
         let lwa = if lwa.scope() == PROACTIVE_EVENTS_SCOPE {
             lwa
         } else {
             lwa.with_scope(PROACTIVE_EVENTS_SCOPE)
         };
         Ok(Self {
-            http: Http::new(http),
-            lwa,
-            base: trim_endpoint(api_endpoint).to_owned(),
+            api: AppApi::new(lwa, api_endpoint, http)?,
         })
     }
 
@@ -265,30 +242,30 @@ impl ProactiveEventsClient {
 
     /// Report every call to `observer` (API name `"proactive_events"`).
     pub fn with_observer(mut self, observer: ApiObserver) -> Self {
-        self.http.observer = Some(observer);
+        self.api.http.observer = Some(observer);
         self
     }
 
     /// Report every retried call to `observer` (API name `"proactive_events"`).
     pub fn with_retry_observer(mut self, observer: RetryObserver) -> Self {
-        self.http.on_retry = Some(observer);
+        self.api.http.on_retry = Some(observer);
         self
     }
 
     /// Bound retries (of the token request too) by `deadline`.
     pub fn with_deadline(mut self, deadline: Instant) -> Self {
-        self.http.deadline = Some(deadline);
+        self.api.http.deadline = Some(deadline);
         self
     }
 
     /// The API endpoint events are sent to (no trailing slash).
     pub fn endpoint(&self) -> &str {
-        &self.base
+        &self.api.base
     }
 
     /// The token client.
     pub fn lwa(&self) -> &LwaClient {
-        &self.lwa
+        &self.api.lwa
     }
 
     /// Send `event` to `audience` on `stage` (`POST {api}{stage path}`).
@@ -313,26 +290,8 @@ impl ProactiveEventsClient {
         let mut event = event.clone();
         event.fill_defaults(DEFAULT_EVENT_EXPIRY)?;
         event.relevant_audience = Some(audience.to_json());
-        let token = self.lwa.access_token_until(self.http.deadline).await?;
-        let request = self
-            .http
-            .client
-            .request(Method::POST, format!("{}{}", self.base, stage.path()))
-            .bearer_auth(token.expose_secret())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&event);
-        match self
-            .http
-            .execute(API, Idempotency::NonIdempotent, request)
-            .await
-        {
-            Ok(_) => Ok(event),
-            Err(e @ ApiError::Unauthorized { .. }) => {
-                self.lwa.invalidate().await;
-                Err(e)
-            }
-            Err(e) => Err(e),
-        }
+        self.api.post(API, stage.path(), &event).await?;
+        Ok(event)
     }
 }
 
