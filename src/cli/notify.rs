@@ -6,16 +6,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use alexa_endpoint::api::{
-    build_http_client, Audience, LwaClient, ProactiveEvent, ProactiveEventsClient, Region, Stage,
-    DEFAULT_TOKEN_URL, MAX_EVENT_EXPIRY, MIN_EVENT_EXPIRY, PROACTIVE_EVENTS_SCOPE,
+    Audience, ProactiveEvent, ProactiveEventsClient, Region, Stage, DEFAULT_TOKEN_URL,
+    MAX_EVENT_EXPIRY, MIN_EVENT_EXPIRY, PROACTIVE_EVENTS_SCOPE,
 };
 use anyhow::{bail, Context};
-use secrecy::SecretString;
 
-use super::send::{credential, describe, CLIENT_ID_ENV, CLIENT_SECRET_ENV};
+use super::send::{app_parts, describe, AppParts};
 
-/// Timeout of each HTTP call the command makes.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest event file read.
 const MAX_EVENT_FILE_BYTES: u64 = 64 * 1024;
 
@@ -78,29 +75,12 @@ pub async fn run(args: NotifyArgs) -> anyhow::Result<()> {
     }
     let mut event = read_event(&args.event)?;
     event.fill_defaults(expires_after)?;
-    for url in [args.api_endpoint.as_ref(), Some(&args.lwa_url)]
-        .into_iter()
-        .flatten()
-    {
-        if !matches!(url.scheme(), "https" | "http") {
-            bail!("{url} is not an http(s) URL");
-        }
-    }
-    let client_id = credential(CLIENT_ID_ENV)?;
-    let client_secret = SecretString::from(credential(CLIENT_SECRET_ENV)?);
-
-    let endpoint = match &args.api_endpoint {
-        Some(url) => url.as_str().to_owned(),
-        None => args.region.endpoint().to_owned(),
-    };
-    let http = build_http_client(HTTP_TIMEOUT)?;
-    let lwa = LwaClient::new(
-        http.clone(),
-        args.lwa_url.as_str(),
-        client_id,
-        client_secret,
-    )
-    .with_scope(PROACTIVE_EVENTS_SCOPE);
+    let AppParts {
+        endpoint,
+        http,
+        lwa,
+    } = app_parts(args.api_endpoint.as_ref(), &args.lwa_url, args.region)?;
+    let lwa = lwa.with_scope(PROACTIVE_EVENTS_SCOPE);
     let client = ProactiveEventsClient::new(lwa.clone(), &endpoint, http)?;
 
     lwa.access_token().await.map_err(|e| {

@@ -73,28 +73,11 @@ pub async fn run(args: SendArgs) -> anyhow::Result<()> {
         bail!("--data is {size} bytes (serialized compactly); the limit is {MAX_DATA_BYTES} bytes");
     }
     validate_message(&data, args.expires_after)?;
-    for url in [args.api_endpoint.as_ref(), Some(&args.lwa_url)]
-        .into_iter()
-        .flatten()
-    {
-        if !matches!(url.scheme(), "https" | "http") {
-            bail!("{url} is not an http(s) URL");
-        }
-    }
-    let client_id = credential(CLIENT_ID_ENV)?;
-    let client_secret = SecretString::from(credential(CLIENT_SECRET_ENV)?);
-
-    let endpoint = match &args.api_endpoint {
-        Some(url) => url.as_str().to_owned(),
-        None => args.region.endpoint().to_owned(),
-    };
-    let http = build_http_client(HTTP_TIMEOUT)?;
-    let lwa = LwaClient::new(
-        http.clone(),
-        args.lwa_url.as_str(),
-        client_id,
-        client_secret,
-    );
+    let AppParts {
+        endpoint,
+        http,
+        lwa,
+    } = app_parts(args.api_endpoint.as_ref(), &args.lwa_url, args.region)?;
     let messaging = SkillMessagingClient::new(lwa.clone(), &endpoint, http)?;
 
     lwa.access_token().await.map_err(|e| {
@@ -120,6 +103,42 @@ pub async fn run(args: SendArgs) -> anyhow::Result<()> {
         args.user_id, args.expires_after
     );
     Ok(())
+}
+
+/// What `send` and `notify` build from their flags and the environment.
+pub(crate) struct AppParts {
+    /// The API endpoint: `--api-endpoint`, else the region's.
+    pub endpoint: String,
+    /// The HTTP client for the API and LWA calls.
+    pub http: reqwest::Client,
+    /// LWA with the skill's credentials from the environment.
+    pub lwa: LwaClient,
+}
+
+/// Check the URLs (http(s) only), read the credentials and build the clients.
+pub(crate) fn app_parts(
+    api_endpoint: Option<&url::Url>,
+    lwa_url: &url::Url,
+    region: Region,
+) -> anyhow::Result<AppParts> {
+    for url in [api_endpoint, Some(lwa_url)].into_iter().flatten() {
+        if !matches!(url.scheme(), "https" | "http") {
+            bail!("{url} is not an http(s) URL");
+        }
+    }
+    let client_id = credential(CLIENT_ID_ENV)?;
+    let client_secret = SecretString::from(credential(CLIENT_SECRET_ENV)?);
+    let endpoint = match api_endpoint {
+        Some(url) => url.as_str().to_owned(),
+        None => region.endpoint().to_owned(),
+    };
+    let http = build_http_client(HTTP_TIMEOUT)?;
+    let lwa = LwaClient::new(http.clone(), lwa_url.as_str(), client_id, client_secret);
+    Ok(AppParts {
+        endpoint,
+        http,
+        lwa,
+    })
 }
 
 pub(crate) fn credential(name: &str) -> anyhow::Result<String> {
