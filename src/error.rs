@@ -120,6 +120,20 @@ impl EndpointError {
         self.outcome().as_str()
     }
 
+    /// The level of this answer's access log line: error for a 5xx, warn for
+    /// a 4xx, except a shed request (`overloaded`), which is debug only:
+    /// shedding is the endpoint protecting itself, and a line per shed
+    /// request would cost CPU exactly when there is none to spare (and let a
+    /// flood fill the disk). Sheds are counted in the metrics and summarised
+    /// by a rate-limited warning where they are decided.
+    pub fn log_level(&self) -> tracing::Level {
+        match self {
+            EndpointError::Overloaded => tracing::Level::DEBUG,
+            e if e.status().is_server_error() => tracing::Level::ERROR,
+            _ => tracing::Level::WARN,
+        }
+    }
+
     /// Seconds the caller should wait before retrying (`Retry-After`).
     pub fn retry_after_secs(&self) -> Option<u32> {
         match self {

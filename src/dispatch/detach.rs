@@ -17,7 +17,6 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
 use std::task::Poll;
 
 use futures_util::FutureExt;
@@ -36,7 +35,7 @@ where
     match first {
         Poll::Ready(done) => done.map_err(|_panic| ()),
         // The job keeps its place in the tracker while it moves into the task.
-        Poll::Pending => match pin!(tokio::spawn(job)).await {
+        Poll::Pending => match tokio::spawn(job).await {
             Ok(done) => done.map_err(|_panic| ()),
             Err(_join_error) => Err(()),
         },

@@ -8,7 +8,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use crate::dispatch::Handled;
-use crate::error::EndpointError;
 use crate::metrics::Metrics;
 use crate::telemetry::spans;
 
@@ -54,23 +53,16 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
         }
         Err(error) => {
             let status = error.status().as_u16();
-            if matches!(error, EndpointError::Overloaded) {
-                // Shedding is the endpoint protecting itself: a line per shed
-                // request would cost CPU exactly when there is none to spare
-                // (and let a flood fill the disk). Counted in the metrics and
-                // summarised by a rate-limited warning where it is decided.
-                tracing::debug!(
-                    request_type,
-                    request_id,
-                    status,
-                    duration_us,
-                    outcome,
-                    "request"
-                );
-            } else if status >= 500 {
-                tracing::error!(request_type, request_id, status, duration_us, outcome, trace_id, error = %error, "request");
-            } else {
-                tracing::warn!(request_type, request_id, status, duration_us, outcome, trace_id, error = %error, "request");
+            match error.log_level() {
+                tracing::Level::ERROR => {
+                    tracing::error!(request_type, request_id, status, duration_us, outcome, trace_id, error = %error, "request");
+                }
+                tracing::Level::WARN => {
+                    tracing::warn!(request_type, request_id, status, duration_us, outcome, trace_id, error = %error, "request");
+                }
+                _ => {
+                    tracing::debug!(request_type, request_id, status, duration_us, outcome, trace_id, error = %error, "request");
+                }
             }
             (status, error.into_response())
         }
@@ -83,6 +75,8 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
 #[cfg(test)]
 mod tests {
     use std::io::Write;
+
+    use crate::error::EndpointError;
     use std::sync::{Arc, Mutex};
 
     use super::*;
