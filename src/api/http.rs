@@ -377,6 +377,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn user_api_debug_never_shows_the_token() {
+        crate::install_crypto_provider();
+        let api = UserApi::new(
+            Http::new(reqwest::Client::new()),
+            "https://api.amazonalexa.com".into(),
+            secrecy::SecretString::from("atza|TOKEN-SECRET"),
+        );
+        let shown = format!("{api:?}");
+        assert!(shown.contains("api.amazonalexa.com"), "{shown}");
+        assert!(!shown.contains("TOKEN-SECRET"), "{shown}");
+    }
+
+    #[test]
     fn message_from_either_case_or_lwa_fields() {
         assert_eq!(api_message(br#"{"message":"a"}"#).as_deref(), Some("a"));
         assert_eq!(api_message(br#"{"Message":"b"}"#).as_deref(), Some("b"));
@@ -418,6 +431,16 @@ pub(crate) struct UserApi {
     http: Http,
     base: String,
     token: secrecy::SecretString,
+}
+
+/// Never shows the token.
+impl fmt::Debug for UserApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserApi")
+            .field("endpoint", &self.base)
+            .field("token", &"[redacted]")
+            .finish()
+    }
 }
 
 impl UserApi {

@@ -6,8 +6,6 @@
 //! `statusMap`; items have `id`, `version`, `value`, `status`, `createdTime`,
 //! `updatedTime`, `href`.
 
-use std::fmt;
-
 use base64::Engine;
 use reqwest::Method;
 use secrecy::SecretString;
@@ -187,18 +185,9 @@ fn decoded_list_id(list_id: &str) -> String {
 /// List Management API client bound to one request's endpoint and token.
 /// Made by [`AlexaApi::lists`](super::AlexaApi::lists), which checks the
 /// endpoint against the allowlist. `Debug` never shows the token.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ListsClient {
     api: UserApi,
-}
-
-impl fmt::Debug for ListsClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ListsClient")
-            .field("endpoint", &self.api.base())
-            .field("token", &"[redacted]")
-            .finish()
-    }
 }
 
 impl ListsClient {

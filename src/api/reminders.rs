@@ -66,8 +66,6 @@
 //! }
 //! ```
 
-use std::fmt;
-
 use reqwest::Method;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -349,18 +347,9 @@ fn string_or_number<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, 
 /// `delete` are idempotent and retried after 429, 5xx, timeouts and
 /// transport errors; `create` only after 429, 503 or a connection that was
 /// never made, so that one call never creates two reminders.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RemindersClient {
     api: UserApi,
-}
-
-impl fmt::Debug for RemindersClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RemindersClient")
-            .field("endpoint", &self.api.base())
-            .field("token", &"[redacted]")
-            .finish()
-    }
 }
 
 impl RemindersClient {
