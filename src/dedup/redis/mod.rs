@@ -21,13 +21,17 @@ use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
 use self::marker::MarkerWatch;
-use self::scripts::{Arg, ScriptCall, CLAIM, FINISH, RELEASE};
+use self::scripts::{Arg, ScriptCall, FINISH, RELEASE};
 use super::{Claim, DedupStore, ResetObserver, StoreError};
 use crate::dedup::DedupConfig;
 use crate::redis_conn::{describe_error, RedisClient, RedisConn, RedisSettings};
 
 /// Value of a finished request id. Owner tokens are hex, so never equal it.
 const DONE: &str = "done";
+
+/// How often a claim is tried when the key it found taken is gone by the
+/// time it looks (expired or released in between).
+const CLAIM_ATTEMPTS: usize = 3;
 
 /// Dedup store in Redis, shared by replicas.
 ///
@@ -116,6 +120,28 @@ impl RedisStore {
     }
 
     /// Run one script call; map its integer answer.
+    /// `SET key owner NX PX ttl`: whether the key was free and is now held.
+    async fn set_nx(&self, key: &str, owner: &str, ttl_ms: u64) -> Result<bool, StoreError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key).arg(owner).arg("NX").arg("PX").arg(ttl_ms);
+        let cmd = &cmd;
+        let reply: Option<redis::Value> = self
+            .inner
+            .call(|mut conn| async move { cmd.query_async(&mut conn).await })
+            .await?;
+        Ok(matches!(reply, Some(redis::Value::Okay)))
+    }
+
+    /// `GET key`.
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(key);
+        let cmd = &cmd;
+        self.inner
+            .call(|mut conn| async move { cmd.query_async(&mut conn).await })
+            .await
+    }
+
     async fn script(&self, call: ScriptCall<'_>) -> Result<i64, StoreError> {
         self.inner
             .call(|mut conn| async move { call.invoke(&mut conn).await })
@@ -226,17 +252,24 @@ impl DedupStore for RedisStore {
         debug_assert_ne!(owner, DONE, "owner token collides with the done mark");
         let key = self.key(request_id);
         let ttl = px(claim_ttl);
-        let args = [Arg::Str(owner), Arg::Int(ttl), Arg::Str(DONE)];
-        let code = self.script(CLAIM.call(&key, &args)).await?;
-        match code {
-            0 => Ok(Claim::New),
-            1 => Ok(Claim::Done),
-            2 => Ok(Claim::InProgress),
-            other => Err(StoreError::Unavailable(format!(
-                "redis {}: claim script answered {other}",
-                self.inner.client.shown()
-            ))),
+        // A new message, the common case, costs one plain `SET NX` (cheaper
+        // for Redis than a script); only a taken key costs a `GET` to tell
+        // whose it is. The key can expire or be released between the two:
+        // then the claim is tried again.
+        for _ in 0..CLAIM_ATTEMPTS {
+            if self.set_nx(&key, owner, ttl).await? {
+                return Ok(Claim::New);
+            }
+            match self.get(&key).await?.as_deref() {
+                // The holder's own retried claim (a reply lost on the way).
+                Some(v) if v == owner => return Ok(Claim::New),
+                Some(DONE) => return Ok(Claim::Done),
+                Some(_) => return Ok(Claim::InProgress),
+                None => continue,
+            }
         }
+        // Taken and gone again on every attempt: someone else is busy with it.
+        Ok(Claim::InProgress)
     }
 
     async fn finish(&self, request_id: &str, owner: &str, ttl: Duration) -> Result<(), StoreError> {

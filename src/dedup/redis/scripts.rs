@@ -1,28 +1,14 @@
-//! The store's Lua scripts, one key each (single-slot in a Cluster), and a
-//! lean way to call them: one prebuilt `EVALSHA` per call, `EVAL` only when
-//! the server does not know the script yet (after a restart or failover).
+//! The store's Lua scripts (the compare-and-set steps: finish and release),
+//! one key each (single-slot in a Cluster), and a lean way to call them: one
+//! prebuilt `EVALSHA` per call, `EVAL` only when the server does not know the
+//! script yet (after a restart or failover). The claim needs no script: see
+//! `RedisStore::claim`.
 
 use std::sync::LazyLock;
 
 use redis::{Cmd, ErrorKind, RedisResult};
 
 use crate::redis_conn::RedisConn;
-
-/// `SET NX` the claim; if the key exists, report what holds it.
-/// ARGV: owner, claim TTL (ms), done mark.
-/// Returns 0 = new (also when `owner` already holds it: a retried call),
-/// 1 = done, 2 = claimed by another owner.
-pub(super) static CLAIM: LazyLock<LuaScript> = LazyLock::new(|| {
-    LuaScript::new(
-        r"
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
-local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then return 0 end
-if v == ARGV[3] then return 1 end
-return 2
-",
-    )
-});
 
 /// Compare-and-set the claim to the done mark.
 /// ARGV: owner, done mark, done TTL (ms).
