@@ -3,9 +3,10 @@
 //!
 //! Layout: key `key_prefix + request_id`, value the owner token while
 //! claimed, [`DONE`] once finished; the key's own expiry is the claim TTL or
-//! the done TTL. Each operation is one Lua script on one key, so one round
-//! trip, atomic, and single-slot in a Cluster: a message costs two round trips
-//! (claim, finish).
+//! the done TTL. Each operation is one atomic command on one key, so one
+//! round trip and single-slot in a Cluster: a message costs two round trips
+//! (claim: a plain `SET NX`, plus a `GET` only when the key is taken;
+//! finish: a Lua compare-and-set).
 //!
 //! The store also watches for the server losing its data: see [`marker`].
 
