@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
+use alexa_endpoint::config::LogFormat;
 use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::support::config::webhook_handler;
 use crate::support::helpers::*;
 use crate::support::serve::ServeProcess;
 
@@ -16,23 +18,9 @@ async fn sigterm_lets_the_in_flight_request_finish_with_200_then_exits_0() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500)))
         .mount(&backend)
         .await;
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-admin_listen = "127.0.0.1:0"
-shutdown_grace_secs = 20
-[verification]
-enabled = false
-[handler]
-kind = "webhook"
-[handler.webhook]
-url = "{}/hook"
-[log]
-format = "json"
-"#,
-        backend.uri()
-    );
+    let mut config = test_config();
+    config.server.shutdown_grace = Duration::from_secs(20);
+    webhook_handler(&mut config, &format!("{}/hook", backend.uri()));
     let served = ServeProcess::builder(&config).start().await;
     let (mut child, addr) = (served.child, served.addr);
     let url = format!("http://{addr}/");
@@ -154,10 +142,11 @@ async fn local_config_does_not_verify_and_says_so_loudly_at_start() {
         ["amzn1.ask.skill.a", "amzn1.ask.skill.b"]
     );
 
-    let config = std::fs::read_to_string(repo_path("config/local.toml"))
-        .unwrap()
-        .replace("127.0.0.1:8080", "127.0.0.1:0")
-        .replace("format = \"pretty\"", "format = \"json\"");
+    // The shipped local config on free ports, logging JSON (what the builder reads).
+    let mut config = local;
+    config.server.listen = "127.0.0.1:0".parse().unwrap();
+    config.server.admin_listen = "127.0.0.1:0".parse().unwrap();
+    config.log.format = LogFormat::Json;
     let mut served = ServeProcess::builder(&config)
         .expect_log_before_listening("REQUEST VERIFICATION IS OFF")
         .start()

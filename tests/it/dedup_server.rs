@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::support::config::webhook_handler;
 use crate::support::helpers::*;
 use crate::support::redis::{redis_config, shared_redis, RedisServer};
 use crate::support::serve::ServeProcess;
@@ -258,10 +259,10 @@ async fn store_errors(app: &TestApp) -> u64 {
         .unwrap_or_else(|| panic!("no dedup_store_errors_total in {text}"))
 }
 
-/// A replica process: the binary with Redis dedup under `dedup`'s prefix and
-/// a webhook handler whose backend answers after `delay`.
+/// A replica process: the binary deduplicating with `dedup` (give in-process
+/// replicas the same to share its store and prefix) and a webhook handler
+/// whose backend answers after `delay`.
 async fn webhook_replica_process(
-    url: &str,
     dedup: &DedupConfig,
     delay: Duration,
     deadline_ms: u64,
@@ -276,28 +277,9 @@ async fn webhook_replica_process(
         .respond_with(ResponseTemplate::new(200).set_delay(delay))
         .mount(&backend)
         .await;
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-admin_listen = "127.0.0.1:0"
-[verification]
-enabled = false
-[dedup]
-backend = "redis"
-redis_url = "{url}"
-key_prefix = "{prefix}"
-[handler]
-kind = "webhook"
-deadline_ms = {deadline_ms}
-[handler.webhook]
-url = "{hook}/hook"
-[log]
-format = "json"
-"#,
-        prefix = dedup.key_prefix,
-        hook = backend.uri()
-    );
+    let mut config = config_with(Some(dedup.clone()));
+    config.handler.deadline = Duration::from_millis(deadline_ms);
+    webhook_handler(&mut config, &format!("{}/hook", backend.uri()));
     let served = ServeProcess::builder(&config).start().await;
     let (child, addr, dir) = (served.child, served.addr, served.dir);
     (backend, child, addr, dir)
@@ -310,7 +292,7 @@ async fn crashed_replica_claim_expires_and_the_redelivery_runs() {
     };
     let dedup = redis_config(&url, 500);
     let (backend, mut doomed, addr, _dir) =
-        webhook_replica_process(&url, &dedup, Duration::from_secs(120), 1000).await;
+        webhook_replica_process(&dedup, Duration::from_secs(120), 1000).await;
     let body = message_body(&unique("crash"), json!({}));
     let in_flight = {
         let body = body.clone();
@@ -360,7 +342,7 @@ async fn sigterm_mid_handler_finishes_the_claim_before_exit() {
     };
     let dedup = redis_config(&url, 500);
     let (backend, mut child, addr, _dir) =
-        webhook_replica_process(&url, &dedup, Duration::from_millis(800), 7000).await;
+        webhook_replica_process(&dedup, Duration::from_millis(800), 7000).await;
     let body = message_body(&unique("drain"), json!({}));
     let in_flight = {
         let body = body.clone();

@@ -208,19 +208,7 @@ async fn the_in_flight_cap_answers_503_with_retry_after_while_handlers_hold_it()
 
 #[tokio::test]
 async fn sighup_in_http_mode_is_logged_and_the_process_keeps_serving() {
-    let served = ServeProcess::builder(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-admin_listen = "127.0.0.1:0"
-[verification]
-enabled = false
-[log]
-format = "json"
-"#,
-    )
-    .start()
-    .await;
+    let served = ServeProcess::builder(&test_config()).start().await;
     let (mut child, addr) = (served.child, served.addr);
     let sighups = || {
         served

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use alexa_endpoint::config::LogFormat;
 use serde_json::json;
 use tokio::process::Child;
 
@@ -26,11 +27,10 @@ struct Process {
 
 /// Start `serve` (verification off, the `log` handler) with `log.format =
 /// format` and stderr on a pipe, collecting every line.
-async fn start(format: &str) -> Process {
-    let config = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n[verification]\nenabled = false\n[log]\nformat = \"{format}\"\n"
-    );
-    let served = ServeProcess::builder(config).start().await;
+async fn start(format: LogFormat) -> Process {
+    let mut config = test_config();
+    config.log.format = format;
+    let served = ServeProcess::builder(&config).start().await;
     Process {
         child: served.child,
         addr: served.addr,
@@ -67,7 +67,7 @@ async fn post_hostile(p: &Process) {
 
 #[tokio::test]
 async fn pretty_logs_escape_a_hostile_request_id_and_have_no_colours_in_a_pipe() {
-    let mut p = start("pretty").await;
+    let mut p = start(LogFormat::Pretty).await;
     post_hostile(&p).await;
     // The per-request line is written after the handler's own line.
     wait_for_line(&p.lines, |l| l.contains("MARK") && l.contains("status=200")).await;
@@ -88,7 +88,7 @@ async fn pretty_logs_escape_a_hostile_request_id_and_have_no_colours_in_a_pipe()
 
 #[tokio::test]
 async fn json_logs_carry_a_hostile_request_id_exactly_in_one_line() {
-    let mut p = start("json").await;
+    let mut p = start(LogFormat::Json).await;
     post_hostile(&p).await;
     wait_for_line(&p.lines, |l| {
         l.contains("MARK") && l.contains("\"status\":200")

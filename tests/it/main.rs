@@ -13,6 +13,7 @@ mod api_support;
 mod bad_input;
 mod binary;
 mod config_checks;
+mod config_roundtrip;
 mod core;
 mod dedup_cluster;
 mod dedup_config;

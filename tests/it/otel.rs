@@ -9,6 +9,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use alexa_endpoint::config::{
+    AmqpQueueConfig, Config, HandlerKind, NatsQueueConfig, QueueBackend, RedisStreamQueueConfig,
+};
 use alexa_endpoint::dev::{refresh_timestamp, sign_body};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -27,6 +30,7 @@ use tokio::process::Child;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::support::config::{otlp_export, queue_handler, trust_dev_pki, webhook_handler};
 use crate::support::helpers::*;
 use crate::support::serve::ServeProcess;
 use crate::verify_support::{now, PKI};
@@ -136,15 +140,15 @@ struct Serve {
     _pki: tempfile::TempDir,
 }
 
-/// Start the binary with `config` (appended to the dev PKI's verification
-/// snippet) and extra environment variables; wait until it listens.
-async fn serve(config: &str, env: &[(&str, &str)]) -> Serve {
+/// Start the binary with full verification against the dev PKI, `tweak`ed,
+/// and extra environment variables; wait until it listens.
+async fn serve(tweak: impl FnOnce(&mut Config), env: &[(&str, &str)]) -> Serve {
     let pki_dir = tempfile::tempdir().unwrap();
     let pki = PKI.write_to(&pki_dir.path().join("pki")).unwrap();
-    let snippet = std::fs::read_to_string(pki.join("verification.toml")).unwrap();
-    let base = "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n";
-    let mut builder =
-        ServeProcess::builder(format!("{base}{config}\n{snippet}")).env_remove_prefix("OTEL_");
+    let mut config = test_config();
+    trust_dev_pki(&mut config, &PKI, &pki);
+    tweak(&mut config);
+    let mut builder = ServeProcess::builder(&config).env_remove_prefix("OTEL_");
     for (k, v) in env {
         builder = builder.env(*k, *v);
     }
@@ -211,22 +215,25 @@ async fn webhook_backend() -> MockServer {
     server
 }
 
-fn webhook_config(webhook: &MockServer) -> String {
-    format!(
-        "[handler]\nkind = \"webhook\"\n[handler.webhook]\nurl = \"{}/hook\"\n",
-        webhook.uri()
-    )
+/// The `webhook` handler POSTing to `webhook`.
+fn webhook_at(webhook: &MockServer) -> impl FnOnce(&mut Config) {
+    let url = format!("{}/hook", webhook.uri());
+    move |c| webhook_handler(c, &url)
 }
 
 #[tokio::test]
 async fn one_message_yields_the_server_span_and_its_children_and_the_webhook_continues_the_trace() {
     let (collector, collector_addr) = Collector::start().await;
     let webhook = webhook_backend().await;
-    let config = format!(
-        "{}[telemetry.otlp]\nendpoint = \"http://{collector_addr}\"\nservice_name = \"otel-it\"\n",
-        webhook_config(&webhook)
-    );
-    let app = serve(&config, &[]).await;
+    let app = serve(
+        |c| {
+            webhook_at(&webhook)(c);
+            otlp_export(c, &format!("http://{collector_addr}"));
+            c.telemetry.otlp.service_name = Some("otel-it".to_owned());
+        },
+        &[],
+    )
+    .await;
     let id = unique("otel");
     assert_eq!(post_signed(app.addr, &id).await, 200);
 
@@ -386,7 +393,7 @@ async fn the_standard_environment_variables_alone_turn_export_on() {
     let (collector, collector_addr) = Collector::start().await;
     let endpoint = format!("http://{collector_addr}");
     let app = serve(
-        "",
+        |_| {},
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
             ("OTEL_SERVICE_NAME", "otel-env-it"),
@@ -422,7 +429,7 @@ async fn the_standard_environment_variables_alone_turn_export_on() {
 #[tokio::test]
 async fn export_off_by_default_sends_no_traceparent() {
     let webhook = webhook_backend().await;
-    let app = serve(&webhook_config(&webhook), &[]).await;
+    let app = serve(webhook_at(&webhook), &[]).await;
     assert_eq!(post_signed(app.addr, &unique("otel-off")).await, 200);
     let received = webhook.received_requests().await.unwrap();
     assert_eq!(received.len(), 1);
@@ -442,11 +449,14 @@ async fn a_collector_that_refuses_connections_changes_no_answer() {
         l.local_addr().unwrap()
     };
     let webhook = webhook_backend().await;
-    let config = format!(
-        "{}[telemetry.otlp]\nendpoint = \"http://{refused}\"\n",
-        webhook_config(&webhook)
-    );
-    let app = serve(&config, &[]).await;
+    let app = serve(
+        |c| {
+            webhook_at(&webhook)(c);
+            otlp_export(c, &format!("http://{refused}"));
+        },
+        &[],
+    )
+    .await;
     for i in 0..5 {
         let id = unique(&format!("otel-refused-{i}"));
         assert_eq!(post_signed(app.addr, &id).await, 200);
@@ -467,11 +477,14 @@ async fn a_collector_that_never_answers_changes_no_answer() {
         }
     });
     let webhook = webhook_backend().await;
-    let config = format!(
-        "{}[telemetry.otlp]\nendpoint = \"http://{hanging}\"\n",
-        webhook_config(&webhook)
-    );
-    let app = serve(&config, &[]).await;
+    let app = serve(
+        |c| {
+            webhook_at(&webhook)(c);
+            otlp_export(c, &format!("http://{hanging}"));
+        },
+        &[],
+    )
+    .await;
     for i in 0..3 {
         let id = unique(&format!("otel-hanging-{i}"));
         assert_eq!(post_signed(app.addr, &id).await, 200);
@@ -534,12 +547,22 @@ fn trace_id_of(traceparent: &str) -> String {
 async fn a_redis_stream_entry_carries_the_traceparent_field() {
     let (collector, collector_addr) = Collector::start().await;
     let stream = unique("otel-stream");
-    let config = format!(
-        "[handler]\nkind = \"queue\"\n[handler.queue]\nbackend = \"redis-stream\"\n\
-         url = \"redis://127.0.0.1:6379\"\nstream = \"{stream}\"\n\
-         [telemetry.otlp]\nendpoint = \"http://{collector_addr}\"\n"
-    );
-    let app = serve(&config, &[]).await;
+    let app = serve(
+        |c| {
+            queue_handler(
+                c,
+                QueueBackend::RedisStream(RedisStreamQueueConfig {
+                    url: "redis://127.0.0.1:6379".to_owned().into(),
+                    stream: stream.clone(),
+                    maxlen: None,
+                    redis_tls_ca: None,
+                }),
+            );
+            otlp_export(c, &format!("http://{collector_addr}"));
+        },
+        &[],
+    )
+    .await;
     let id = unique("otel-redis");
     assert_eq!(post_signed(app.addr, &id).await, 200);
     let trace_id = server_trace_id(&collector, &id).await;
@@ -584,12 +607,20 @@ async fn a_nats_message_carries_the_traceparent_header() {
     })
     .await
     .expect("create stream");
-    let config = format!(
-        "[handler]\nkind = \"queue\"\n[handler.queue]\nbackend = \"nats\"\n\
-         url = \"nats://127.0.0.1:4222\"\nsubject = \"{subject}\"\n\
-         [telemetry.otlp]\nendpoint = \"http://{collector_addr}\"\n"
-    );
-    let app = serve(&config, &[]).await;
+    let app = serve(
+        |c| {
+            queue_handler(
+                c,
+                QueueBackend::Nats(NatsQueueConfig {
+                    url: "nats://127.0.0.1:4222".to_owned().into(),
+                    subject: subject.clone(),
+                }),
+            );
+            otlp_export(c, &format!("http://{collector_addr}"));
+        },
+        &[],
+    )
+    .await;
     let id = unique("otel-nats");
     assert_eq!(post_signed(app.addr, &id).await, 200);
     let trace_id = server_trace_id(&collector, &id).await;
@@ -682,13 +713,24 @@ async fn an_amqp_message_carries_the_traceparent_header() {
         )
         .await
         .unwrap();
-    let config = format!(
-        "[handler]\nkind = \"queue\"\n[handler.queue]\nbackend = \"amqp\"\n\
-         url = \"amqp://guest:guest@127.0.0.1:5672/%2f\"\nexchange = \"{exchange}\"\n\
-         routing_key = \"otel\"\n\
-         [telemetry.otlp]\nendpoint = \"http://{collector_addr}\"\n"
-    );
-    let app = serve(&config, &[]).await;
+    // The URL carries a password: the file gets it redacted, the variable
+    // gives it.
+    let amqp_url = "amqp://guest:guest@127.0.0.1:5672/%2f";
+    let app = serve(
+        |c| {
+            queue_handler(
+                c,
+                QueueBackend::Amqp(AmqpQueueConfig {
+                    url: amqp_url.to_owned().into(),
+                    exchange: exchange.clone(),
+                    routing_key: "otel".to_owned(),
+                }),
+            );
+            otlp_export(c, &format!("http://{collector_addr}"));
+        },
+        &[("ALEXA_ENDPOINT_HANDLER__QUEUE__URL", amqp_url)],
+    )
+    .await;
     let id = unique("otel-amqp");
     assert_eq!(post_signed(app.addr, &id).await, 200);
     let trace_id = server_trace_id(&collector, &id).await;
@@ -738,12 +780,15 @@ async fn alexa_api_calls_are_client_spans_of_the_handler_without_the_token() {
         .respond_with(ResponseTemplate::new(201).set_body_json(item("n1", "milk", "active", 1)))
         .mount(&api)
         .await;
-    let config = format!(
-        "[handler]\nkind = \"list-sync\"\n[alexa_api]\nallowed_endpoints = [\"{}\"]\n\
-         [telemetry.otlp]\nendpoint = \"http://{collector_addr}\"\n",
-        api.uri()
-    );
-    let app = serve(&config, &[]).await;
+    let app = serve(
+        |c| {
+            c.handler.kind = HandlerKind::ListSync;
+            c.alexa_api.allowed_endpoints = vec![api.uri()];
+            otlp_export(c, &format!("http://{collector_addr}"));
+        },
+        &[],
+    )
+    .await;
     let id = unique("otel-lists");
     let message = json!({"list": "shopping", "add": ["milk"]});
     assert_eq!(

@@ -9,12 +9,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::post;
 use serde_json::json;
 
 use crate::support::alexa::{soak_messages, Sender};
+use crate::support::config::{redis_dedup, webhook_handler};
 use crate::support::helpers::*;
 use crate::support::redis::RedisServer;
 use crate::support::serve::ServeProcess;
@@ -47,30 +49,15 @@ async fn soak_two_replicas_with_a_redis_restart() {
         return;
     };
     let (hook, tally) = counting_backend().await;
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-admin_listen = "127.0.0.1:0"
-[verification]
-enabled = false
-[dedup]
-backend = "redis"
-redis_url = "{}"
-key_prefix = "{}"
-store_timeout_ms = 300
-on_store_error = "reject"
-[handler]
-kind = "webhook"
-deadline_ms = 2000
-[handler.webhook]
-url = "http://{hook}/hook"
-[log]
-format = "json"
-"#,
-        redis.url(),
-        unique("soak"),
+    let mut config = test_config();
+    redis_dedup(
+        &mut config,
+        &redis.url(),
+        &unique("soak"),
+        Duration::from_millis(300),
     );
+    webhook_handler(&mut config, &format!("http://{hook}/hook"));
+    config.handler.deadline = Duration::from_millis(2000);
     let a = ServeProcess::builder(&config).quiet().start().await;
     let b = ServeProcess::builder(&config).quiet().start().await;
     let (addr_a, addr_b) = (a.addr, b.addr);

@@ -13,11 +13,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use alexa_endpoint::config::{NatsQueueConfig, QueueBackend};
 use async_nats::jetstream::stream;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::support::alexa::{soak_messages, Running, Sender};
+use crate::support::config::{queue_handler, redis_dedup, trust_dev_pki};
 use crate::support::helpers::*;
 use crate::support::nats::NatsServer;
 use crate::support::redis::{shared_redis, unique_prefix};
@@ -55,31 +57,22 @@ async fn soak_two_replicas_queue_to_jetstream_with_a_broker_restart() {
 
     let pki_files = tempfile::tempdir().unwrap();
     let pki_dir = PKI.write_to(pki_files.path()).unwrap();
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-admin_listen = "127.0.0.1:0"
-[dedup]
-backend = "redis"
-redis_url = "{redis_url}"
-key_prefix = "{prefix}"
-store_timeout_ms = 300
-on_store_error = "reject"
-[handler]
-kind = "queue"
-deadline_ms = {DEADLINE_MS}
-[handler.queue]
-backend = "nats"
-url = "{nats_url}"
-subject = "{subject}"
-[log]
-format = "json"
-{verification}"#,
-        prefix = unique_prefix(),
-        nats_url = nats.url(),
-        verification = PKI.config_snippet(&pki_dir),
+    let mut config = test_config();
+    redis_dedup(
+        &mut config,
+        &redis_url,
+        &unique_prefix(),
+        Duration::from_millis(300),
     );
+    queue_handler(
+        &mut config,
+        QueueBackend::Nats(NatsQueueConfig {
+            url: nats.url().into(),
+            subject: subject.clone(),
+        }),
+    );
+    config.handler.deadline = Duration::from_millis(DEADLINE_MS);
+    trust_dev_pki(&mut config, &PKI, &pki_dir);
     let a = ServeProcess::builder(&config).quiet().start().await;
     let b = ServeProcess::builder(&config).quiet().start().await;
 

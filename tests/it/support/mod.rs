@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 
 pub mod alexa;
+pub mod config;
 #[allow(dead_code)]
 pub mod helpers;
 pub mod nats;

@@ -6,9 +6,11 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use alexa_endpoint::config::Config;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
+use super::config::assert_same_values;
 use super::helpers::command;
 
 /// The log filter of a quiet process: warnings, plus the listening lines the
@@ -32,9 +34,9 @@ pub struct ServeProcess {
     pub lines: Arc<Mutex<Vec<String>>>,
 }
 
-/// Builds a [`ServeProcess`]: `ServeProcess::builder(toml).quiet().start().await`.
+/// Builds a [`ServeProcess`]: `ServeProcess::builder(&config).quiet().start().await`.
 pub struct ServeBuilder {
-    config: String,
+    config: Config,
     log: String,
     env: Vec<(String, String)>,
     env_remove_prefixes: Vec<String>,
@@ -42,10 +44,13 @@ pub struct ServeBuilder {
 }
 
 impl ServeProcess {
-    /// A process serving the config file `config` (TOML), logging at `info`.
-    pub fn builder(config: impl Into<String>) -> ServeBuilder {
+    /// A process serving `config`, logging at `info`. The config file holds
+    /// `config` as `check-config` prints it, secrets `[redacted]`: pass a
+    /// secret the test needs with [`ServeBuilder::env`]
+    /// (`ALEXA_ENDPOINT_<SECTION>__<KEY>`).
+    pub fn builder(config: &Config) -> ServeBuilder {
         ServeBuilder {
-            config: config.into(),
+            config: config.clone(),
             log: "info".to_owned(),
             env: Vec::new(),
             env_remove_prefixes: Vec::new(),
@@ -66,7 +71,10 @@ impl ServeBuilder {
         self
     }
 
-    /// Set an environment variable for the process.
+    /// Set an environment variable for the process: a secret the config
+    /// file shows redacted, or a variable that is not ours (`OTEL_*`). Other
+    /// values belong in the typed config, which must reach the process
+    /// unchanged.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
         self
@@ -89,7 +97,14 @@ impl ServeBuilder {
     pub async fn start(self) -> ServeProcess {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.toml");
-        std::fs::write(&file, &self.config).unwrap();
+        let text = self.config.redacted().to_string();
+        std::fs::write(&file, &text).unwrap();
+        // A config the file cannot carry (a secret without its variable, a
+        // duration finer than its key's unit) fails here, with the text,
+        // rather than as a process that never listens or serves other values.
+        let loaded = Config::load_with_env(Some(&file), self.env.clone())
+            .unwrap_or_else(|e| panic!("the config written for serve does not load: {e}\n{text}"));
+        assert_same_values(&self.config, &loaded);
         let mut cmd = command();
         for (k, _) in std::env::vars() {
             if self.env_remove_prefixes.iter().any(|p| k.starts_with(p)) {
