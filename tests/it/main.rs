@@ -38,6 +38,7 @@ mod secrets;
 mod send_cli;
 mod soak;
 mod soak_queue;
+mod startup_config;
 mod support;
 mod tls;
 mod verify_cert_abuse;
