@@ -42,8 +42,16 @@ pub struct HandlerConfig {
 }
 
 impl HandlerConfig {
-    /// Check what serde cannot: the section `kind` needs is there, bounds.
+    /// Check what serde cannot: `kind` is compiled into this build, the
+    /// section it needs is there, bounds.
     pub(crate) fn validate(&self) -> Result<(), Problem> {
+        // Before the section checks: a build without the handler is told so.
+        if let Some(feature) = super::missing_feature(self.kind) {
+            return Err(Problem::new(
+                "handler.kind",
+                super::feature_off_reason(feature),
+            ));
+        }
         units::millis_range("handler.deadline_ms", self.deadline, 1, 60_000)?;
         if self.kind == HandlerKind::Webhook && self.webhook.is_none() {
             return Err(Problem::new(

@@ -63,19 +63,27 @@ impl Drop for Admitted<'_> {
 impl Endpoint {
     /// Build from config: verifier (when `verification.enabled`), dedup store,
     /// Alexa API clients. Never waits for the network.
+    ///
+    /// `config` is validated first ([`Config::validate`]): its fields are
+    /// public, so a loaded config may have been changed since; an invalid
+    /// one is a [`StartupError::Config`] naming the key, before anything is
+    /// built from it.
     pub fn new(skill: Skill, config: &Config) -> Result<Self, StartupError> {
+        config.validate()?;
         let pipeline = Pipeline::new(skill, config)?;
         Ok(Self::from_pipeline(pipeline, config))
     }
 
     /// Build with an explicit verifier (or none) and dedup store: for tests
-    /// and for apps that bring their own.
+    /// and for apps that bring their own. `config` is validated first, as by
+    /// [`Endpoint::new`].
     pub fn with_parts(
         skill: Skill,
         config: &Config,
         verifier: Option<Arc<Verifier>>,
         dedup: Arc<dyn DedupStore>,
     ) -> Result<Self, StartupError> {
+        config.validate()?;
         let pipeline = Pipeline::with_parts(skill, config, verifier, dedup)?;
         Ok(Self::from_pipeline(pipeline, config))
     }

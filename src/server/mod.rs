@@ -78,7 +78,8 @@ fn bind_std(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
 
 impl Server {
     /// Build the endpoint from `config` and bind `server.listen` and
-    /// `server.admin_listen`.
+    /// `server.admin_listen`. An invalid `config` (see [`Config::validate`])
+    /// is a [`ServeError::Startup`] naming the key; nothing is bound.
     pub async fn bind(skill: Skill, config: Config) -> Result<Self, ServeError> {
         let endpoint = Endpoint::new(skill, &config)?;
         Self::bind_endpoint(endpoint, config).await
@@ -86,9 +87,13 @@ impl Server {
 
     /// Bind with an endpoint built elsewhere (custom verifier or store).
     ///
-    /// Raises the soft `RLIMIT_NOFILE` to the hard limit and lowers
-    /// `server.max_connections` (with a warning) if it does not fit.
+    /// `config` is validated first, as by [`Endpoint::new`]: the listeners
+    /// use its `[server]` limits, and it may have been changed since the
+    /// endpoint was built. Raises the soft `RLIMIT_NOFILE` to the hard limit
+    /// and lowers `server.max_connections` (with a warning) if it does not
+    /// fit.
     pub async fn bind_endpoint(endpoint: Endpoint, config: Config) -> Result<Self, ServeError> {
+        config.validate().map_err(StartupError::from)?;
         let s = &config.server;
         let alexa = bind_std(s.listen)?;
         // Port 0 asks for a free port each time: two of them are two ports.

@@ -4,7 +4,7 @@
 //! `redis-server` that they kill, pause and restart.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alexa_endpoint::config::{DedupBackend, DedupConfig};
 use alexa_endpoint::dedup::{
@@ -17,6 +17,13 @@ use crate::support::redis::{
 };
 
 pub(crate) const LONG: Duration = Duration::from_secs(60);
+/// Claim and done TTL of the Redis expiry tests: long enough that the next
+/// call finds the key still live even on a loaded machine (the key's PTTL,
+/// read right after, proves it was), short enough to wait out.
+const SHORT: Duration = Duration::from_secs(2);
+/// How long a key given [`SHORT`] may take to be gone before the test fails
+/// instead of hanging (a watchdog, not a timing assertion).
+const EXPIRY_WATCHDOG: Duration = Duration::from_secs(15);
 /// How long a call bounded by the store timeout may take before the test
 /// fails instead of hanging (a watchdog, not a timing assertion).
 const WATCHDOG: Duration = Duration::from_secs(30);
@@ -41,26 +48,45 @@ async fn shared_redis_store() -> Option<Arc<dyn DedupStore>> {
     Some(from_config(&redis_config(&url, 1000)).expect("redis store"))
 }
 
-/// Claim `id` for a fresh owner until the answer is `want`, polling with a
-/// deadline; returns how long it took.
-pub(crate) async fn claim_until(
-    store: &dyn DedupStore,
-    id: &str,
-    want: Claim,
-    deadline: Duration,
-) -> Duration {
-    let start = Instant::now();
-    loop {
-        let got = store.claim(id, &new_owner_token(), LONG).await;
-        if matches!(got, Ok(c) if c == want) {
-            return start.elapsed();
+/// Claim `id` for fresh owners until the answer is `want` (the last of them
+/// then holds the claim); panics if that does not happen within `watchdog`.
+pub(crate) async fn claim_until(store: &dyn DedupStore, id: &str, want: Claim, watchdog: Duration) {
+    let mut last = None;
+    let poll = async {
+        loop {
+            let got = store.claim(id, &new_owner_token(), LONG).await;
+            if matches!(got, Ok(c) if c == want) {
+                return;
+            }
+            last = Some(got);
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(
-            start.elapsed() < deadline,
-            "claim of {id} still {got:?} (want {want:?}) after {deadline:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    if tokio::time::timeout(watchdog, poll).await.is_err() {
+        panic!("claim of {id} still {last:?} (want {want:?}) after {watchdog:?}");
     }
+}
+
+/// The key's remaining time to live in milliseconds, read from Redis behind
+/// the store's back (`-2`: no such key, `-1`: no expiry).
+pub(crate) async fn pttl(raw: &mut impl redis::aio::ConnectionLike, key: &str) -> i64 {
+    redis::cmd("PTTL").arg(key).query_async(raw).await.unwrap()
+}
+
+/// Asserts that `key`'s PTTL lies in `1..=ttl`: the key is still live and its
+/// TTL is the one the store was given, not a longer one.
+async fn assert_live_within(
+    raw: &mut impl redis::aio::ConnectionLike,
+    key: &str,
+    ttl: Duration,
+    what: &str,
+) {
+    let left = pttl(raw, key).await;
+    assert!(
+        (1..=ttl.as_millis() as i64).contains(&left),
+        "{what}: PTTL {left} ms, want 1..={} ms",
+        ttl.as_millis()
+    );
 }
 
 // ---- behaviour shared by both backends -------------------------------------
@@ -100,41 +126,45 @@ pub(crate) async fn release_after_failure(store: &dyn DedupStore) {
     assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::Done);
 }
 
-/// A claim never finished (crashed handler) expires after its TTL; the late
-/// owner then cannot finish the new owner's claim.
-pub(crate) async fn claim_expires(store: &dyn DedupStore) {
-    let ttl = Duration::from_millis(300);
+/// Redis: a claim never finished (crashed handler) carries the claim TTL
+/// and expires with it; the late owner then cannot finish the new owner's
+/// claim. `raw` reads the store's keys (`key_prefix` + request id). No
+/// assertion depends on the clock: the key's PTTL shows the TTL applied.
+pub(crate) async fn claim_expires(
+    store: &dyn DedupStore,
+    raw: &mut impl redis::aio::ConnectionLike,
+    key_prefix: &str,
+) {
     let (id, a, b) = (id(), new_owner_token(), new_owner_token());
-    let claimed_at = Instant::now();
-    assert_eq!(store.claim(&id, &a, ttl).await.unwrap(), Claim::New);
+    let key = format!("{key_prefix}{id}");
+    assert_eq!(store.claim(&id, &a, SHORT).await.unwrap(), Claim::New);
     let early = store.claim(&id, &b, LONG).await.unwrap();
-    if claimed_at.elapsed() < ttl {
-        assert_eq!(early, Claim::InProgress);
-    }
-    claim_until(store, &id, Claim::New, Duration::from_secs(5)).await;
-    assert!(
-        claimed_at.elapsed() >= ttl,
-        "claim expired before its TTL: {:?}",
-        claimed_at.elapsed()
-    );
+    // Read after b's claim: a PTTL within a's claim TTL shows a's claim was
+    // still live when b asked (had b taken it, the key would carry LONG).
+    assert_live_within(raw, &key, SHORT, "claim").await;
+    assert_eq!(early, Claim::InProgress);
+    claim_until(store, &id, Claim::New, EXPIRY_WATCHDOG).await;
     // a wakes up late: its finish must not overwrite the new owner's claim.
     store.finish(&id, &a, LONG).await.unwrap();
     assert_eq!(store.claim(&id, &b, LONG).await.unwrap(), Claim::InProgress);
 }
 
-pub(crate) async fn done_mark_expires(store: &dyn DedupStore) {
+/// Redis: a done mark carries the `ttl` given to `finish` (not the claim's)
+/// and is forgotten when it expires; see [`claim_expires`].
+pub(crate) async fn done_mark_expires(
+    store: &dyn DedupStore,
+    raw: &mut impl redis::aio::ConnectionLike,
+    key_prefix: &str,
+) {
     let (id, a) = (id(), new_owner_token());
+    let key = format!("{key_prefix}{id}");
     assert_eq!(store.claim(&id, &a, LONG).await.unwrap(), Claim::New);
-    let finished_at = Instant::now();
-    store
-        .finish(&id, &a, Duration::from_millis(300))
-        .await
-        .unwrap();
-    let got = store.claim(&id, &new_owner_token(), LONG).await.unwrap();
-    if finished_at.elapsed() < Duration::from_millis(300) {
-        assert_eq!(got, Claim::Done);
-    }
-    claim_until(store, &id, Claim::New, Duration::from_secs(5)).await;
+    store.finish(&id, &a, SHORT).await.unwrap();
+    let early = store.claim(&id, &new_owner_token(), LONG).await.unwrap();
+    // As in `claim_expires`: live when the claim above was made.
+    assert_live_within(raw, &key, SHORT, "done mark").await;
+    assert_eq!(early, Claim::Done);
+    claim_until(store, &id, Claim::New, EXPIRY_WATCHDOG).await;
 }
 
 /// 20 simultaneous claims of one id (spread over `stores`): exactly one New.
@@ -411,18 +441,24 @@ async fn dedup_redis_release_after_failure() {
 
 #[tokio::test]
 async fn dedup_redis_claim_expires() {
-    let Some(store) = shared_redis_store().await else {
+    let Some(url) = shared_redis().await else {
         return;
     };
-    claim_expires(&*store).await;
+    let cfg = redis_config(&url, 1000);
+    let store = from_config(&cfg).unwrap();
+    let mut raw = raw_connection(&url).await;
+    claim_expires(&*store, &mut raw, &cfg.key_prefix).await;
 }
 
 #[tokio::test]
 async fn dedup_redis_done_mark_expires() {
-    let Some(store) = shared_redis_store().await else {
+    let Some(url) = shared_redis().await else {
         return;
     };
-    done_mark_expires(&*store).await;
+    let cfg = redis_config(&url, 1000);
+    let store = from_config(&cfg).unwrap();
+    let mut raw = raw_connection(&url).await;
+    done_mark_expires(&*store, &mut raw, &cfg.key_prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -452,23 +488,23 @@ async fn dedup_redis_crashed_claim_expires_for_other_replica() {
         return;
     };
     let cfg = redis_config(&url, 1000);
+    let mut raw = raw_connection(&url).await;
     let id = id();
-    let ttl = Duration::from_millis(500);
+    let key = format!("{}{id}", cfg.key_prefix);
     let crashed = from_config(&cfg).unwrap();
-    let claimed_at = Instant::now();
     assert_eq!(
-        crashed.claim(&id, &new_owner_token(), ttl).await.unwrap(),
+        crashed.claim(&id, &new_owner_token(), SHORT).await.unwrap(),
         Claim::New
     );
     drop(crashed);
 
     let survivor = from_config(&cfg).unwrap();
     let early = survivor.claim(&id, &new_owner_token(), LONG).await.unwrap();
-    if claimed_at.elapsed() < ttl {
-        assert_eq!(early, Claim::InProgress);
-    }
-    claim_until(&*survivor, &id, Claim::New, Duration::from_secs(5)).await;
-    assert!(claimed_at.elapsed() >= ttl);
+    // As in `claim_expires`: the crashed replica's claim, with its claim
+    // TTL, was live when the survivor asked.
+    assert_live_within(&mut raw, &key, SHORT, "crashed replica's claim").await;
+    assert_eq!(early, Claim::InProgress);
+    claim_until(&*survivor, &id, Claim::New, EXPIRY_WATCHDOG).await;
 }
 
 /// The documented layout: `key_prefix + requestId`, owner while claimed with
@@ -609,8 +645,7 @@ async fn dedup_redis_killed_then_restarted_same_store_recovers() {
     store.ping().await.expect_err("ping while Redis is dead");
 
     server.restart().await;
-    let took = claim_until(&*store, &id(), Claim::New, Duration::from_secs(10)).await;
-    eprintln!("recovered {took:?} after the restart");
+    claim_until(&*store, &id(), Claim::New, Duration::from_secs(10)).await;
     lifecycle(&*store).await;
     store.ping().await.unwrap();
 }

@@ -39,6 +39,8 @@ mod secrets;
 mod send_cli;
 mod soak;
 mod soak_queue;
+mod startup_config;
+mod status_table;
 mod support;
 mod tls;
 mod verify_cert_abuse;
