@@ -12,7 +12,7 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::helpers::*;
-use crate::support::redis::{redis_config, shared_redis, RedisServer};
+use crate::support::redis::{key_prefix, redis_config, shared_redis, RedisServer};
 use crate::support::serve::ServeProcess;
 
 fn config_with(dedup: Option<DedupConfig>) -> Config {
@@ -295,7 +295,7 @@ url = "{hook}/hook"
 [log]
 format = "json"
 "#,
-        prefix = dedup.key_prefix,
+        prefix = key_prefix(dedup),
         hook = backend.uri()
     );
     let served = ServeProcess::builder(&config).start().await;

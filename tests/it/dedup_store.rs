@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alexa_endpoint::config::{DedupBackend, DedupConfig};
+use alexa_endpoint::config::{DedupConfig, DedupStoreConfig};
 use alexa_endpoint::dedup::{
     from_config, new_owner_token, Claim, DedupStore, MemoryStore, StoreError,
 };
@@ -372,11 +372,10 @@ async fn dedup_memory_stays_within_capacity() {
 #[tokio::test]
 async fn dedup_from_config_picks_the_backend() {
     let mut cfg: DedupConfig = alexa_endpoint::config::Config::default().dedup;
-    cfg.backend = DedupBackend::Memory;
     assert_eq!(from_config(&cfg).unwrap().name(), "memory");
-    cfg.backend = DedupBackend::Redis;
+    cfg.store = redis_config("redis://127.0.0.1:6379", 1000).store;
     assert_eq!(from_config(&cfg).unwrap().name(), "redis");
-    cfg.backend = DedupBackend::Off;
+    cfg.store = DedupStoreConfig::Off;
     let off = from_config(&cfg).unwrap();
     assert_eq!(off.name(), "off");
     let id = id();
@@ -482,7 +481,7 @@ async fn dedup_redis_keys_live_under_prefix_with_their_ttls() {
     let store = from_config(&cfg).unwrap();
     let mut raw = raw_connection(&url).await;
     let (id, owner) = (id(), new_owner_token());
-    let key = format!("{}{id}", cfg.key_prefix);
+    let key = format!("{}{id}", crate::support::redis::key_prefix(&cfg));
 
     store
         .claim(&id, &owner, Duration::from_secs(10))

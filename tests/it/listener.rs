@@ -5,15 +5,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use alexa_endpoint::config::{DedupBackend, OnStoreError};
+use alexa_endpoint::config::{DedupStoreConfig, OnStoreError, RedisDedupConfig, RedisTarget};
 use alexa_endpoint::Skill;
-use secrecy::SecretString;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::support::helpers::*;
-use crate::support::redis::free_port;
+use crate::support::redis::{free_port, secret_url, unique_prefix};
 
 /// Write `request` on a new connection and read until the server closes it.
 pub async fn exchange(addr: SocketAddr, request: &[u8]) -> String {
@@ -200,8 +199,11 @@ async fn the_redis_down_503_body_names_no_address() {
     let port = free_port();
     let runs = Runs::default();
     let mut cfg = test_config();
-    cfg.dedup.backend = DedupBackend::Redis;
-    cfg.dedup.redis_url = SecretString::from(format!("redis://127.0.0.1:{port}"));
+    cfg.dedup.store = DedupStoreConfig::Redis(RedisDedupConfig {
+        target: RedisTarget::Single(secret_url(&format!("redis://127.0.0.1:{port}"))),
+        tls_ca: None,
+        key_prefix: unique_prefix(),
+    });
     cfg.dedup.on_store_error = OnStoreError::Reject;
     cfg.dedup.store_timeout = std::time::Duration::from_millis(300);
     let app = spawn_app(counting_skill(&runs, Duration::ZERO), cfg).await;
