@@ -139,6 +139,12 @@ impl RedisDedupConfig {
         match &self.target {
             RedisTarget::Single(url) => check_redis_url("dedup.redis_url", url)?,
             RedisTarget::Cluster(nodes) => {
+                if nodes.is_empty() {
+                    return Err(Problem::new(
+                        "dedup.redis_cluster_nodes",
+                        "must list at least one node in Cluster mode",
+                    ));
+                }
                 for node in nodes {
                     check_redis_url("dedup.redis_cluster_nodes", node)?;
                 }

@@ -290,3 +290,17 @@ fn a_redis_url_that_does_not_parse_names_the_key_and_the_variable() {
     assert!(reason.starts_with("is not a URL"), "{reason}");
     assert_clean(&reason, "error");
 }
+
+/// A Cluster target built in code must name at least one node.
+#[test]
+fn an_empty_cluster_is_refused_by_validate() {
+    let mut cfg = Config::default();
+    cfg.dedup.store = DedupStoreConfig::Redis(RedisDedupConfig {
+        target: RedisTarget::Cluster(Vec::new()),
+        tls_ca: None,
+        key_prefix: "p:".into(),
+    });
+    let err = cfg.validate().unwrap_err();
+    assert_eq!(err.key(), Some("dedup.redis_cluster_nodes"), "{err}");
+    assert!(alexa_endpoint::dedup::from_config(&cfg.dedup).is_err());
+}

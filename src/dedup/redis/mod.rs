@@ -66,7 +66,7 @@ impl RedisStore {
     /// `redis+unix:///path`) whose keys start with `key_prefix` and whose
     /// every call is bounded by `timeout`.
     ///
-    /// Only parses the URL: no connection is made here.
+    /// Only checks the URL: no connection is made here.
     pub fn new(url: &SecretUrl, key_prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
         let target = RedisTarget::Single(url.clone());
         Self::build(settings(&target, None, timeout), key_prefix)
