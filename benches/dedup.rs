@@ -14,12 +14,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alexa_endpoint::config::{DedupBackend, DedupConfig, OnStoreError};
+use alexa_endpoint::config::{
+    DedupConfig, DedupStoreConfig, MemoryDedupConfig, OnStoreError, RedisDedupConfig, RedisTarget,
+    SecretUrl,
+};
 use alexa_endpoint::dedup::{
     from_config, new_owner_token, Claim, DedupStore, MemoryStore, StoreError,
 };
 use criterion::Criterion;
-use secrecy::SecretString;
 use tokio::runtime::Runtime;
 
 #[path = "baseline/previous_memory_store.rs"]
@@ -28,18 +30,27 @@ mod previous_store;
 const CLAIM_TTL: Duration = Duration::from_secs(10);
 const DONE_TTL: Duration = Duration::from_secs(60);
 
-fn config(backend: DedupBackend, url: &str) -> DedupConfig {
+fn config(store: DedupStoreConfig) -> DedupConfig {
     DedupConfig {
-        backend,
+        store,
         ttl: DONE_TTL,
-        memory_max_entries: 1_000_000,
-        redis_url: SecretString::from(url.to_owned()),
-        redis_tls_ca: None,
-        redis_cluster_nodes: Vec::new(),
-        key_prefix: format!("alexa-endpoint-bench:{}:", new_owner_token()),
         store_timeout: Duration::from_millis(1000),
         on_store_error: OnStoreError::Reject,
     }
+}
+
+fn memory_config() -> DedupConfig {
+    config(DedupStoreConfig::Memory(MemoryDedupConfig {
+        max_entries: 1_000_000,
+    }))
+}
+
+fn redis_config(url: &str) -> DedupConfig {
+    config(DedupStoreConfig::Redis(RedisDedupConfig {
+        target: RedisTarget::Single(SecretUrl::parse(url).expect("REDIS_URL is a URL")),
+        tls_ca: None,
+        key_prefix: format!("alexa-endpoint-bench:{}:", new_owner_token()),
+    }))
 }
 
 /// One message as the dispatcher handles it: token, claim, finish.
@@ -208,9 +219,7 @@ fn main() {
 
     c.bench_function("dedup/new_owner_token", |b| b.iter(new_owner_token));
 
-    let memory = rt.block_on(async {
-        from_config(&config(DedupBackend::Memory, "redis://unused")).expect("memory")
-    });
+    let memory = rt.block_on(async { from_config(&memory_config()).expect("memory") });
     bench_store(&mut c, &rt, "memory", &memory);
     let previous: Arc<dyn DedupStore> = Arc::new(previous_store::MemoryStore::new(1_000_000));
     bench_store(&mut c, &rt, "previous-memory", &previous);
@@ -224,7 +233,7 @@ fn main() {
     }
 
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let redis = from_config(&config(DedupBackend::Redis, &url)).expect("redis store");
+    let redis = from_config(&redis_config(&url)).expect("redis store");
     match rt.block_on(redis.ping()) {
         Ok(()) => {
             bench_store(&mut c, &rt, "redis", &redis);

@@ -5,7 +5,7 @@
 //! `check-config` and `serve` both run them, so a config that passes
 //! `check-config` does not fail `serve` for any of these reasons.
 
-use crate::config::{Config, ConfigError, ConfigWarning, DedupBackend, Problem};
+use crate::config::{Config, ConfigError, ConfigWarning, DedupStoreConfig, Problem};
 
 impl Config {
     /// Check the files and URLs the configuration names, as `serve` would
@@ -42,8 +42,8 @@ fn check(cfg: &Config) -> Result<Vec<Problem>, Problem> {
                 .map(|w| Problem::new("verification.preloaded_certs", w.clone())),
         );
     }
-    if cfg.dedup.backend == DedupBackend::Redis {
-        crate::dedup::check_redis_config(&cfg.dedup)?;
+    if let DedupStoreConfig::Redis(redis) = &cfg.dedup.store {
+        crate::dedup::check_redis_config(redis, cfg.dedup.store_timeout)?;
     }
     #[cfg(feature = "queue")]
     if let Some(queue) = &cfg.handler.queue {

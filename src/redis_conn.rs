@@ -12,7 +12,8 @@
 //! is what a private or managed-service CA needs.
 //!
 //! Credentials from the URLs never appear in [`RedisClient::shown`], in the
-//! `Debug` output or in any error of this module: see [`redact_url`].
+//! `Debug` output or in any error of this module: see
+//! [`redact_url`](crate::config::redact_url).
 
 use std::path::Path;
 use std::time::Duration;
@@ -24,20 +25,19 @@ use redis::io::tcp::{socket2::TcpKeepalive, TcpSettings};
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, TlsCertificates, Value};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
-use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::SecretUrl;
+use crate::dedup::RedisTarget;
 
 /// Where and how to connect.
 #[derive(Clone, Copy)]
 pub(crate) struct RedisSettings<'a> {
-    /// Name of the URL's config key, for error messages (`dedup.redis_url`).
+    /// One node, or the seed nodes of a Redis Cluster.
+    pub target: &'a RedisTarget,
+    /// Name of the single URL's config key, for error messages (`dedup.redis_url`).
     pub url_key: &'static str,
-    /// Single-node URL (`redis://`, `rediss://`, `redis+unix://`); ignored
-    /// when `cluster_nodes` is not empty.
-    pub url: &'a SecretString,
     /// Name of the cluster nodes' config key (`dedup.redis_cluster_nodes`).
     pub cluster_nodes_key: &'static str,
-    /// Seed nodes of a Redis Cluster; non-empty selects Cluster mode.
-    pub cluster_nodes: &'a [SecretString],
     /// Name of the CA file's config key (`dedup.redis_tls_ca`).
     pub tls_ca_key: &'static str,
     /// PEM file with the CAs to trust for `rediss://` instead of the web PKI roots.
@@ -134,36 +134,49 @@ impl RedisClient {
             client_tls: None,
             root_cert: Some(pem),
         });
-        if settings.cluster_nodes.is_empty() {
-            let raw = settings.url.expose_secret();
-            let shown = redact_url(raw);
-            let info = check_url(settings, settings.url_key, raw, &shown, certs.is_some())?;
-            // redis' URL errors are fixed texts, they never quote the URL.
-            let client = match certs {
-                Some(certs) => redis::Client::build_with_tls(info, certs),
-                None => redis::Client::open(info),
+        let nodes = match settings.target {
+            RedisTarget::Single(url) => {
+                let shown = url.redacted();
+                let info = check_url(settings, settings.url_key, url, &shown, certs.is_some())?;
+                // redis' URL errors are fixed texts, they never quote the URL.
+                let client = match certs {
+                    Some(certs) => redis::Client::build_with_tls(info, certs),
+                    None => redis::Client::open(info),
+                }
+                .map_err(|e| url_error(settings.url_key, &shown, e.to_string()))?;
+                return Ok(Self {
+                    kind: ClientKind::Single(client),
+                    shown,
+                    timeout: settings.timeout,
+                });
             }
-            .map_err(|e| url_error(settings.url_key, &shown, e.to_string()))?;
-            return Ok(Self {
-                kind: ClientKind::Single(client),
-                shown,
-                timeout: settings.timeout,
+            RedisTarget::Cluster(nodes) => nodes,
+        };
+        let key = settings.cluster_nodes_key;
+        if nodes.is_empty() {
+            return Err(RedisSetupError::Inconsistent {
+                key,
+                reason: format!("{key}: a Redis Cluster needs at least one seed node"),
             });
         }
-        let key = settings.cluster_nodes_key;
-        let mut infos = Vec::with_capacity(settings.cluster_nodes.len());
-        let mut shown = Vec::with_capacity(settings.cluster_nodes.len());
-        for node in settings.cluster_nodes {
-            let raw = node.expose_secret();
-            let node_shown = redact_url(raw);
-            if raw.starts_with("redis+unix:") || raw.starts_with("unix:") {
+        let mut infos = Vec::with_capacity(nodes.len());
+        let mut shown = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let node_shown = node.redacted();
+            if matches!(node.scheme(), "redis+unix" | "unix") {
                 return Err(url_error(
                     key,
                     &node_shown,
                     "Cluster nodes are host:port addresses, not unix sockets",
                 ));
             }
-            infos.push(check_url(settings, key, raw, &node_shown, certs.is_some())?);
+            infos.push(check_url(
+                settings,
+                key,
+                node,
+                &node_shown,
+                certs.is_some(),
+            )?);
             shown.push(node_shown);
         }
         let shown = format!("cluster [{}]", shown.join(", "));
@@ -304,16 +317,15 @@ fn url_error(key: &'static str, shown: &str, reason: impl Into<String>) -> Redis
     }
 }
 
-/// Parse one URL and refuse what this build must not do.
+/// Check one URL and refuse what this build must not do.
 fn check_url(
     settings: RedisSettings<'_>,
     key: &'static str,
-    raw: &str,
+    url: &SecretUrl,
     shown: &str,
     have_ca: bool,
 ) -> Result<redis::ConnectionInfo, RedisSetupError> {
-    let parsed = url::Url::parse(raw).map_err(|_| url_error(key, shown, "is not a URL"))?;
-    if parsed.fragment().is_some() {
+    if url.expose_url().fragment().is_some() {
         // `#insecure` would switch certificate checks off.
         return Err(url_error(
             key,
@@ -321,7 +333,7 @@ fn check_url(
             "URL fragments (such as #insecure) are not accepted: TLS is always verified",
         ));
     }
-    let tls = parsed.scheme() == "rediss";
+    let tls = url.scheme() == "rediss";
     if have_ca && !tls {
         return Err(RedisSetupError::Inconsistent {
             key: settings.tls_ca_key,
@@ -331,7 +343,8 @@ fn check_url(
             ),
         });
     }
-    raw.into_connection_info()
+    url.expose_str()
+        .into_connection_info()
         .map_err(|e| url_error(key, shown, e.to_string()))
 }
 
@@ -356,11 +369,10 @@ fn read_ca(key: &'static str, path: &Path) -> Result<Vec<u8>, RedisSetupError> {
     Ok(pem)
 }
 
-pub(crate) use crate::config::redact_url;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::redact_url;
 
     #[test]
     fn redact_hides_userinfo_and_password_params() {
@@ -391,12 +403,19 @@ mod tests {
         assert_eq!(redact_url("not a url s3cret"), "[redacted]");
     }
 
-    fn settings<'a>(url: &'a SecretString, nodes: &'a [SecretString]) -> RedisSettings<'a> {
+    fn url(text: &str) -> SecretUrl {
+        SecretUrl::parse(text).expect("a URL")
+    }
+
+    fn single(text: &str) -> RedisTarget {
+        RedisTarget::Single(url(text))
+    }
+
+    fn settings(target: &RedisTarget) -> RedisSettings<'_> {
         RedisSettings {
+            target,
             url_key: "dedup.redis_url",
-            url,
             cluster_nodes_key: "dedup.redis_cluster_nodes",
-            cluster_nodes: nodes,
             tls_ca_key: "dedup.redis_tls_ca",
             tls_ca: None,
             timeout: Duration::from_millis(100),
@@ -405,25 +424,24 @@ mod tests {
 
     #[test]
     fn setup_errors_and_debug_never_show_credentials() {
-        let good = SecretString::from("rediss://alice:s3cret@127.0.0.1:1/0");
-        let client = RedisClient::new(settings(&good, &[])).expect("valid");
+        let good = single("rediss://alice:s3cret@127.0.0.1:1/0");
+        let client = RedisClient::new(settings(&good)).expect("valid");
         assert!(!format!("{client:?}").contains("s3cret"));
         assert!(!client.shown().contains("alice"));
         for bad in [
             "nonsense://:s3cret@host",
             "redis://:s3cret@host/not-a-db",
             "rediss://:s3cret@host/#insecure",
-            "s3cret",
         ] {
-            let bad = SecretString::from(bad);
-            let err = RedisClient::new(settings(&bad, &[])).expect_err("bad URL");
+            let bad = single(bad);
+            let err = RedisClient::new(settings(&bad)).expect_err("bad URL");
             assert!(!err.to_string().contains("s3cret"), "{err}");
         }
-        let nodes = [
-            SecretString::from("redis://:s3cret@127.0.0.1:1"),
-            SecretString::from("redis://:other@127.0.0.1:2"),
-        ];
-        let err = RedisClient::new(settings(&good, &nodes)).expect_err("mixed passwords");
+        let nodes = RedisTarget::Cluster(vec![
+            url("redis://:s3cret@127.0.0.1:1"),
+            url("redis://:other@127.0.0.1:2"),
+        ]);
+        let err = RedisClient::new(settings(&nodes)).expect_err("mixed passwords");
         assert!(
             !err.to_string().contains("s3cret") && !err.to_string().contains("other"),
             "{err}"
@@ -432,21 +450,25 @@ mod tests {
 
     #[test]
     fn insecure_fragment_is_refused() {
-        let url = SecretString::from("rediss://127.0.0.1:1/#insecure");
-        let err = RedisClient::new(settings(&url, &[])).expect_err("insecure");
+        let target = single("rediss://127.0.0.1:1/#insecure");
+        let err = RedisClient::new(settings(&target)).expect_err("insecure");
         assert!(err.to_string().contains("always verified"), "{err}");
     }
 
     #[test]
     fn cluster_mode_from_nodes() {
-        let url = SecretString::from("redis://unused:1");
-        let nodes = [
-            SecretString::from("redis://127.0.0.1:7001"),
-            SecretString::from("redis://127.0.0.1:7002"),
-        ];
-        let client = RedisClient::new(settings(&url, &nodes)).expect("valid");
+        let nodes = RedisTarget::Cluster(vec![
+            url("redis://127.0.0.1:7001"),
+            url("redis://127.0.0.1:7002"),
+        ]);
+        let client = RedisClient::new(settings(&nodes)).expect("valid");
         assert!(client.is_cluster());
         assert!(client.shown().contains("7002"), "{}", client.shown());
+        let err = RedisClient::new(settings(&RedisTarget::Cluster(Vec::new())))
+            .expect_err("no seed node");
+        assert_eq!(err.key(), "dedup.redis_cluster_nodes");
+        let unix = RedisTarget::Cluster(vec![url("redis+unix:///run/redis.sock")]);
+        assert!(RedisClient::new(settings(&unix)).is_err());
     }
 
     #[test]
@@ -454,8 +476,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("ca.pem");
         std::fs::write(&file, "not pem").expect("write");
-        let url = SecretString::from("rediss://127.0.0.1:1");
-        let mut s = settings(&url, &[]);
+        let target = single("rediss://127.0.0.1:1");
+        let mut s = settings(&target);
         s.tls_ca = Some(&file);
         let err = RedisClient::new(s).expect_err("no cert");
         assert!(err.to_string().contains("dedup.redis_tls_ca"), "{err}");

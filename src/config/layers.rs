@@ -188,7 +188,7 @@ impl Layers {
                         .cloned()
                         .collect();
                     if retry.is_empty() {
-                        let problem = describe(&path, e.inner().message(), &self.table);
+                        let problem = describe(&path, e.inner().message());
                         return Err(self.sources.error(problem));
                     }
                     for key in retry {
@@ -339,7 +339,7 @@ fn segments(path: &serde_path_to_error::Path) -> Vec<String> {
 /// Turn serde's message at `path` into a key and a reason an operator can
 /// act on: unknown and missing keys are named in full, an unknown enum
 /// value lists the valid ones.
-fn describe(path: &[String], message: &str, table: &Table) -> Problem {
+fn describe(path: &[String], message: &str) -> Problem {
     let at = |extra: Option<&str>| {
         let mut key = path.join(".");
         // serde_path_to_error's path already ends at an unknown key.
@@ -375,31 +375,13 @@ fn describe(path: &[String], message: &str, table: &Table) -> Problem {
     }
     if let Some(rest) = message.strip_prefix("unknown variant `") {
         let (value, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        // An internally tagged table (`[handler.queue]`): the tag is at fault.
-        let tagged = lookup(table, path)
-            .and_then(Value::as_table)
-            .is_some_and(|t| t.get("backend").and_then(Value::as_str) == Some(value));
-        let key = if tagged {
-            at(Some("backend"))
-        } else {
-            at(None)
-        };
         let valid = listed(expected);
         return Problem::new(
-            key,
+            at(None),
             format!("unknown value {value:?}, expected one of: {valid}"),
         );
     }
     Problem::new(at(None), message.trim_end().to_owned())
-}
-
-fn lookup<'a>(table: &'a Table, path: &[String]) -> Option<&'a Value> {
-    let (first, rest) = path.split_first()?;
-    let value = table.get(first)?;
-    if rest.is_empty() {
-        return Some(value);
-    }
-    lookup(value.as_table()?, rest)
 }
 
 #[cfg(test)]

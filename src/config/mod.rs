@@ -4,8 +4,10 @@
 //! Each component owns its section type (`[server]` in `server`,
 //! `[dedup]` in `dedup`, ...); this module aggregates them, layers the
 //! sources, and reports errors. Values are parsed into domain types at load:
-//! `_ms` / `_secs` keys into [`Duration`](std::time::Duration)s, the webhook
-//! secret into its decoded key, relative paths in the file resolved against
+//! `_ms` / `_secs` keys into [`Duration`](std::time::Duration)s, URLs that
+//! may carry credentials into [`SecretUrl`]s, the webhook secret into its
+//! decoded key, `[dedup]` into one variant per backend
+//! ([`DedupStoreConfig`]), relative paths in the file resolved against
 //! the file's directory. Every number is bounded. An error names the key and
 //! where its value came from ([`ConfigError`]); [`Config::preflight`] checks
 //! the files the values name.
@@ -14,6 +16,7 @@ mod error;
 mod layers;
 mod log;
 pub mod redact;
+mod secret_url;
 pub(crate) mod units;
 
 use std::path::Path;
@@ -21,7 +24,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use crate::api::AlexaApiConfig;
-pub use crate::dedup::{DedupBackend, DedupConfig, OnStoreError};
+pub use crate::dedup::{
+    DedupBackend, DedupConfig, DedupStoreConfig, MemoryDedupConfig, OnStoreError, RedisDedupConfig,
+    RedisTarget,
+};
 pub use crate::handlers::queue::{
     AmqpQueueConfig, NatsQueueConfig, QueueBackend, QueueConfig, RedisStreamQueueConfig,
 };
@@ -33,6 +39,7 @@ pub(crate) use error::Problem;
 pub use error::{ConfigError, ConfigWarning, ValueSource};
 pub use log::{LogConfig, LogFormat};
 pub use redact::redact_url;
+pub use secret_url::{SecretUrl, SecretUrlError};
 
 use layers::{Layers, Sources};
 
@@ -132,7 +139,8 @@ impl Config {
 
     /// The effective configuration, secrets redacted: displays as TOML (what
     /// `check-config` prints). Every URL-typed key goes through
-    /// [`redact_url`]; secrets show as `[redacted]`.
+    /// [`redact_url`]; secrets show as `[redacted]`. `[dedup]` shows the
+    /// keys of the selected backend only.
     pub fn redacted(&self) -> Redacted<'_> {
         Redacted(self)
     }

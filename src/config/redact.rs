@@ -6,7 +6,6 @@
 //! `token`, `key`, `auth`, ..., any case); a string that is not a URL is
 //! not shown at all.
 
-use secrecy::{ExposeSecret, SecretString};
 use serde::Serializer;
 
 /// What a hidden value is replaced with.
@@ -141,21 +140,6 @@ pub(crate) fn serialize_opt_secret<S: Serializer, T>(
         Some(_) => s.serialize_str(REDACTED),
         None => s.serialize_none(),
     }
-}
-
-/// Serialize a URL that may carry credentials through [`redact_url`].
-pub(crate) fn serialize_url<S: Serializer>(v: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&redact_url(v.expose_secret()))
-}
-
-/// Serialize a list of URLs through [`redact_url`].
-pub(crate) fn serialize_urls<S: Serializer>(v: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(v.iter().map(|u| redact_url(u.expose_secret())))
-}
-
-/// Serialize a plain URL through [`redact_url`].
-pub(crate) fn serialize_plain_url<S: Serializer>(v: &url::Url, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&redact_url(v.as_str()))
 }
 
 #[cfg(test)]

@@ -32,7 +32,10 @@ mod off;
 mod redis;
 
 pub(crate) use self::config::is_tls_url;
-pub use self::config::{DedupBackend, DedupConfig, OnStoreError, MAX_TTL};
+pub use self::config::{
+    DedupBackend, DedupConfig, DedupStoreConfig, MemoryDedupConfig, OnStoreError, RedisDedupConfig,
+    RedisTarget, MAX_TTL,
+};
 pub(crate) use self::guard::{DedupGuard, Guarded};
 pub use self::memory::MemoryStore;
 pub use self::off::NoDedup;
@@ -107,10 +110,12 @@ pub trait DedupStore: Send + Sync + 'static {
 /// Build the store chosen by `dedup.backend`. Never waits for a network
 /// connection: the Redis backend connects lazily, on its first call.
 pub fn from_config(cfg: &DedupConfig) -> Result<Arc<dyn DedupStore>, StoreError> {
-    Ok(match cfg.backend {
-        DedupBackend::Memory => Arc::new(MemoryStore::new(cfg.memory_max_entries)),
-        DedupBackend::Redis => Arc::new(RedisStore::from_config(cfg)?),
-        DedupBackend::Off => {
+    Ok(match &cfg.store {
+        DedupStoreConfig::Memory(memory) => Arc::new(MemoryStore::new(memory.max_entries)),
+        DedupStoreConfig::Redis(redis) => {
+            Arc::new(RedisStore::from_config(redis, cfg.store_timeout)?)
+        }
+        DedupStoreConfig::Off => {
             tracing::warn!(
                 "dedup.backend = \"off\": Messaging.MessageReceived is not de-duplicated, \
                  a re-delivered message runs its handler again"

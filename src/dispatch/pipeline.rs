@@ -128,7 +128,7 @@ impl Pipeline {
                  this endpoint can make it run handlers. Use this only for local replay."
             );
         }
-        if config.dedup.backend == DedupBackend::Off {
+        if config.dedup.store.backend() == DedupBackend::Off {
             tracing::warn!(
                 "dedup.backend = \"off\": a re-delivered Messaging.MessageReceived runs its handler again"
             );

@@ -21,7 +21,9 @@ use opentelemetry_sdk::trace::{
     BatchConfigBuilder, Sampler, SdkTracerProvider, SpanData, SpanExporter, SpanProcessor, Tracer,
 };
 use opentelemetry_sdk::Resource;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::config::SecretUrl;
 
 /// Finished spans waiting for export, at most; more are dropped and counted.
 pub const MAX_QUEUED_SPANS: usize = 2048;
@@ -62,12 +64,10 @@ pub struct OtlpConfig {
     /// Where traces are POSTed. Unset (and no `OTEL_EXPORTER_OTLP_ENDPOINT` /
     /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`): no export. A URL without a path
     /// gets `/v1/traces` appended.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "serialize_redacted"
-    )]
-    pub endpoint: Option<url::Url>,
+    /// Credentials in it (user info, a token parameter) are redacted in
+    /// output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<SecretUrl>,
     /// Wire protocol; `http/protobuf` is the only one.
     #[serde(default)]
     pub protocol: OtlpProtocol,
@@ -101,13 +101,6 @@ impl<'de> Deserialize<'de> for OtlpProtocol {
     }
 }
 
-fn serialize_redacted<S: Serializer>(v: &Option<url::Url>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(url) => s.serialize_str(&crate::config::redact_url(url.as_str())),
-        None => s.serialize_none(),
-    }
-}
-
 /// The trace export settings could not be resolved or the exporter built.
 #[derive(Debug, thiserror::Error)]
 pub enum OtlpError {
@@ -135,7 +128,7 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> OtlpError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportSettings {
     /// The full URL spans are POSTed to (`.../v1/traces`).
-    pub endpoint: url::Url,
+    pub endpoint: SecretUrl,
     /// `service.name`.
     pub service_name: String,
     /// Share of requests traced, 0.0 to 1.0.
@@ -151,7 +144,7 @@ impl TelemetryConfig {
             check_ratio("telemetry.otlp.sampling_ratio", ratio)?;
         }
         if let Some(url) = &o.endpoint {
-            check_endpoint("telemetry.otlp.endpoint", url)?;
+            check_endpoint("telemetry.otlp.endpoint", url.expose_url())?;
         }
         if o.service_name.as_deref().is_some_and(str::is_empty) {
             return Err(invalid("telemetry.otlp.service_name", "must not be empty"));
@@ -188,7 +181,7 @@ impl TelemetryConfig {
         }
         let o = &self.otlp;
         let endpoint = if let Some(url) = &o.endpoint {
-            Some(with_default_path(url.clone()))
+            Some(with_default_path(url.expose_url().clone()))
         } else if env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
             None
         } else if let Some(raw) = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
@@ -205,7 +198,7 @@ impl TelemetryConfig {
         } else {
             None
         };
-        let Some(endpoint) = endpoint else {
+        let Some(endpoint) = endpoint.map(SecretUrl::from) else {
             return Ok(None);
         };
         let service_name = o
@@ -304,7 +297,7 @@ impl TraceExport {
             .with_http()
             .with_http_client(client)
             .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(settings.endpoint.as_str())
+            .with_endpoint(settings.endpoint.expose_str())
             .with_timeout(EXPORT_TIMEOUT)
             .build()
             .map_err(|e| OtlpError::Build(e.to_string()))?;
@@ -477,12 +470,12 @@ mod tests {
     fn config_endpoint_without_path_gets_the_traces_path() {
         let c = cfg("[otlp]\nendpoint = \"http://collector:4318\"\n");
         let s = c.resolve(env(&[])).unwrap().unwrap();
-        assert_eq!(s.endpoint.as_str(), "http://collector:4318/v1/traces");
+        assert_eq!(s.endpoint.expose_str(), "http://collector:4318/v1/traces");
         assert_eq!(s.service_name, DEFAULT_SERVICE_NAME);
         assert_eq!(s.sampling_ratio, 1.0);
         let c = cfg("[otlp]\nendpoint = \"https://c.example/custom/traces\"\n");
         let s = c.resolve(env(&[])).unwrap().unwrap();
-        assert_eq!(s.endpoint.as_str(), "https://c.example/custom/traces");
+        assert_eq!(s.endpoint.expose_str(), "https://c.example/custom/traces");
     }
 
     #[test]
@@ -491,7 +484,7 @@ mod tests {
             .resolve(env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/")]))
             .unwrap()
             .unwrap();
-        assert_eq!(s.endpoint.as_str(), "http://c:4318/v1/traces");
+        assert_eq!(s.endpoint.expose_str(), "http://c:4318/v1/traces");
     }
 
     #[test]
@@ -506,7 +499,7 @@ mod tests {
             ]))
             .unwrap()
             .unwrap();
-        assert_eq!(s.endpoint.as_str(), "http://t:4318/x");
+        assert_eq!(s.endpoint.expose_str(), "http://t:4318/x");
         assert_eq!(s.service_name, "svc");
         assert_eq!(s.sampling_ratio, 0.25);
     }
@@ -527,7 +520,7 @@ mod tests {
             ]))
             .unwrap()
             .unwrap();
-        assert_eq!(s.endpoint.as_str(), "http://cfg:4318/v1/traces");
+        assert_eq!(s.endpoint.expose_str(), "http://cfg:4318/v1/traces");
         assert_eq!(s.service_name, "mine");
         assert_eq!(s.sampling_ratio, 0.5);
     }
@@ -607,5 +600,9 @@ mod tests {
         let text = toml::to_string(&c).unwrap();
         assert!(!text.contains("pw"), "{text}");
         assert!(text.contains("http/protobuf"), "{text}");
+        let settings = c.resolve(|_| None).unwrap().unwrap();
+        let debug = format!("{c:?} {settings:?}");
+        assert!(!debug.contains("pw"), "{debug}");
+        assert_eq!(settings.endpoint.expose_url().password(), Some("pw"));
     }
 }

@@ -11,12 +11,12 @@ use alexa_endpoint::config::{
     WebhookSecret,
 };
 use rcgen::{CertificateParams, KeyPair};
-use secrecy::ExposeSecret;
 
 use crate::support::config::{
     assert_same_values, otlp_export, queue_handler, redis_dedup, trust_dev_pki,
 };
 use crate::support::helpers::*;
+use crate::support::redis::secret_url;
 use crate::verify_support::PKI;
 
 const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -86,7 +86,7 @@ fn typed(dir: &Path) -> Config {
     queue_handler(
         &mut cfg,
         QueueBackend::Amqp(AmqpQueueConfig {
-            url: AMQP_URL.to_owned().into(),
+            url: secret_url(AMQP_URL),
             exchange: "alexa".to_owned(),
             routing_key: "messages".to_owned(),
         }),
@@ -134,7 +134,7 @@ async fn a_typed_config_written_redacted_loads_back_to_the_same_values() {
     let Some(QueueBackend::Amqp(amqp)) = loaded.handler.queue.as_ref().map(|q| &q.backend) else {
         panic!("not the amqp queue: {:?}", loaded.handler.queue);
     };
-    assert_eq!(amqp.url.expose_secret(), AMQP_URL);
+    assert_eq!(amqp.url.expose_str(), AMQP_URL);
 
     // `check-config` (which reads every file the config names) prints the
     // file back unchanged.

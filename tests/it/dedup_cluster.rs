@@ -9,20 +9,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alexa_endpoint::config::DedupConfig;
+use alexa_endpoint::config::{DedupConfig, RedisTarget};
 use alexa_endpoint::dedup::{from_config, new_owner_token, Claim};
 use redis::AsyncCommands;
-use secrecy::SecretString;
 
 use crate::dedup_store::{
     claim_expires, concurrent_claims, done_mark_expires, id, lifecycle, lifecycle_of,
     release_after_failure, LONG,
 };
-use crate::support::redis::{raw_connection, redis_config, RedisCluster};
+use crate::support::redis::{
+    key_prefix, raw_connection, redis_config, redis_part, secret_url, RedisCluster,
+};
 
 fn cluster_config(cluster: &RedisCluster) -> DedupConfig {
     let mut cfg = redis_config("redis://unused.invalid:1", 2000);
-    cfg.redis_cluster_nodes = cluster.urls().into_iter().map(SecretString::from).collect();
+    redis_part(&mut cfg).target =
+        RedisTarget::Cluster(cluster.urls().iter().map(|u| secret_url(u)).collect());
     cfg
 }
 
@@ -42,8 +44,8 @@ async fn dedup_redis_cluster_behaves_like_one_node() {
         .get_async_connection()
         .await
         .unwrap();
-    claim_expires(&*store, &mut raw, &cfg.key_prefix).await;
-    done_mark_expires(&*store, &mut raw, &cfg.key_prefix).await;
+    claim_expires(&*store, &mut raw, &key_prefix(&cfg)).await;
+    done_mark_expires(&*store, &mut raw, &key_prefix(&cfg)).await;
     concurrent_claims(std::slice::from_ref(&store)).await;
     // Two replicas, two cluster connections.
     concurrent_claims(&[store.clone(), from_config(&cfg).unwrap()]).await;
@@ -63,7 +65,7 @@ async fn dedup_redis_cluster_keys_on_every_node() {
     let mut by_node = std::collections::BTreeMap::<u16, Vec<String>>::new();
     while by_node.len() < 3 || by_node.values().any(|ids| ids.len() < 2) {
         let id = id();
-        let node = cluster.node_of(&format!("{}{id}", cfg.key_prefix)).await;
+        let node = cluster.node_of(&format!("{}{id}", key_prefix(&cfg))).await;
         let ids = by_node.entry(node).or_default();
         if ids.len() < 2 {
             ids.push(id);
@@ -74,7 +76,7 @@ async fn dedup_redis_cluster_keys_on_every_node() {
 
         let owner = new_owner_token();
         let fresh = &ids[1];
-        let key = format!("{}{fresh}", cfg.key_prefix);
+        let key = format!("{}{fresh}", key_prefix(&cfg));
         assert_eq!(
             store
                 .claim(fresh, &owner, Duration::from_secs(10))
@@ -132,7 +134,7 @@ async fn dedup_redis_cluster_node_flush_is_detected() {
         store.ping().await.unwrap();
         let mut all = true;
         for port in &ports {
-            all &= markers_on(*port, &cfg.key_prefix).await.len() == 1;
+            all &= markers_on(*port, &key_prefix(&cfg)).await.len() == 1;
         }
         if all {
             break;
@@ -147,7 +149,7 @@ async fn dedup_redis_cluster_node_flush_is_detected() {
 
     let mut raw = raw_connection(&format!("redis://127.0.0.1:{}", ports[1])).await;
     let _: () = redis::cmd("FLUSHALL").query_async(&mut raw).await.unwrap();
-    assert!(markers_on(ports[1], &cfg.key_prefix).await.is_empty());
+    assert!(markers_on(ports[1], &key_prefix(&cfg)).await.is_empty());
 
     let deadline = Instant::now() + Duration::from_secs(10);
     while resets.load(Ordering::SeqCst) == 0 {
@@ -155,7 +157,7 @@ async fn dedup_redis_cluster_node_flush_is_detected() {
         assert!(Instant::now() < deadline, "the flush was not noticed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(markers_on(ports[1], &cfg.key_prefix).await.len(), 1);
+    assert_eq!(markers_on(ports[1], &key_prefix(&cfg)).await.len(), 1);
     assert_eq!(resets.load(Ordering::SeqCst), 1);
     // Later looks find the marker again: still one.
     let deadline = Instant::now() + Duration::from_millis(2500);

@@ -11,7 +11,7 @@ use redis::AsyncCommands;
 use serde_json::json;
 
 use crate::support::helpers::*;
-use crate::support::redis::{raw_connection, redis_config, RedisServer};
+use crate::support::redis::{key_prefix, raw_connection, redis_config, RedisServer};
 
 const METRIC: &str = "alexa_endpoint_dedup_store_resets_total";
 
@@ -41,7 +41,7 @@ async fn dedup_redis_restart_without_persistence_is_detected_logged_counted() {
         return;
     };
     let dedup = redis_config(&redis.url(), 500);
-    let prefix = dedup.key_prefix.clone();
+    let prefix = key_prefix(&dedup);
     let runs = Runs::default();
     let mut cfg = test_config();
     cfg.dedup = dedup;
@@ -119,7 +119,7 @@ async fn dedup_redis_flush_is_counted_once_across_replicas() {
         // The first ping looks at once.
         store.ping().await.unwrap();
     }
-    assert!(marker_exists(&redis.url(), &cfg.key_prefix).await);
+    assert!(marker_exists(&redis.url(), &key_prefix(&cfg)).await);
     assert_eq!(counted.load(Ordering::SeqCst), 0);
 
     let mut raw = raw_connection(&redis.url()).await;

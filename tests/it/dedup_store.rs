@@ -6,14 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alexa_endpoint::config::{DedupBackend, DedupConfig};
+use alexa_endpoint::config::{DedupConfig, DedupStoreConfig};
 use alexa_endpoint::dedup::{
     from_config, new_owner_token, Claim, DedupStore, MemoryStore, StoreError,
 };
 use redis::AsyncCommands;
 
 use crate::support::redis::{
-    free_port, raw_connection, redis_config, shared_redis, RedisServer, PORT_ATTEMPTS,
+    free_port, key_prefix, raw_connection, redis_config, shared_redis, RedisServer, PORT_ATTEMPTS,
 };
 
 pub(crate) const LONG: Duration = Duration::from_secs(60);
@@ -402,11 +402,10 @@ async fn dedup_memory_stays_within_capacity() {
 #[tokio::test]
 async fn dedup_from_config_picks_the_backend() {
     let mut cfg: DedupConfig = alexa_endpoint::config::Config::default().dedup;
-    cfg.backend = DedupBackend::Memory;
     assert_eq!(from_config(&cfg).unwrap().name(), "memory");
-    cfg.backend = DedupBackend::Redis;
+    cfg.store = redis_config("redis://127.0.0.1:6379", 1000).store;
     assert_eq!(from_config(&cfg).unwrap().name(), "redis");
-    cfg.backend = DedupBackend::Off;
+    cfg.store = DedupStoreConfig::Off;
     let off = from_config(&cfg).unwrap();
     assert_eq!(off.name(), "off");
     let id = id();
@@ -447,7 +446,7 @@ async fn dedup_redis_claim_expires() {
     let cfg = redis_config(&url, 1000);
     let store = from_config(&cfg).unwrap();
     let mut raw = raw_connection(&url).await;
-    claim_expires(&*store, &mut raw, &cfg.key_prefix).await;
+    claim_expires(&*store, &mut raw, &key_prefix(&cfg)).await;
 }
 
 #[tokio::test]
@@ -458,7 +457,7 @@ async fn dedup_redis_done_mark_expires() {
     let cfg = redis_config(&url, 1000);
     let store = from_config(&cfg).unwrap();
     let mut raw = raw_connection(&url).await;
-    done_mark_expires(&*store, &mut raw, &cfg.key_prefix).await;
+    done_mark_expires(&*store, &mut raw, &key_prefix(&cfg)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -490,7 +489,7 @@ async fn dedup_redis_crashed_claim_expires_for_other_replica() {
     let cfg = redis_config(&url, 1000);
     let mut raw = raw_connection(&url).await;
     let id = id();
-    let key = format!("{}{id}", cfg.key_prefix);
+    let key = format!("{}{id}", key_prefix(&cfg));
     let crashed = from_config(&cfg).unwrap();
     assert_eq!(
         crashed.claim(&id, &new_owner_token(), SHORT).await.unwrap(),
@@ -518,7 +517,7 @@ async fn dedup_redis_keys_live_under_prefix_with_their_ttls() {
     let store = from_config(&cfg).unwrap();
     let mut raw = raw_connection(&url).await;
     let (id, owner) = (id(), new_owner_token());
-    let key = format!("{}{id}", cfg.key_prefix);
+    let key = format!("{}{id}", crate::support::redis::key_prefix(&cfg));
 
     store
         .claim(&id, &owner, Duration::from_secs(10))

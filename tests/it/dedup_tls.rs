@@ -11,11 +11,11 @@ use alexa_endpoint::config::DedupConfig;
 use alexa_endpoint::dedup::{from_config, new_owner_token, Claim, StoreError};
 
 use crate::dedup_store::{id, lifecycle, LONG};
-use crate::support::redis::{redis_config, RedisServer, TestTls};
+use crate::support::redis::{redis_config, redis_part, RedisServer, TestTls};
 
 fn tls_config(url: &str, ca: Option<&Path>) -> DedupConfig {
     let mut cfg = redis_config(url, 2000);
-    cfg.redis_tls_ca = ca.map(Path::to_path_buf);
+    redis_part(&mut cfg).tls_ca = ca.map(Path::to_path_buf);
     cfg
 }
 
@@ -106,7 +106,7 @@ async fn dedup_redis_plain_url_against_tls_port_fails_within_timeout() {
     };
     let plain = format!("redis://127.0.0.1:{}", server.port());
     let mut cfg = redis_config(&plain, 300);
-    cfg.redis_tls_ca = None;
+    redis_part(&mut cfg).tls_ca = None;
     let store = from_config(&cfg).unwrap();
     let got = tokio::time::timeout(Duration::from_secs(5), store.ping()).await;
     assert!(matches!(got, Ok(Err(_))), "{got:?}");

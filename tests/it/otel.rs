@@ -32,6 +32,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::config::{otlp_export, queue_handler, trust_dev_pki, webhook_handler};
 use crate::support::helpers::*;
+use crate::support::redis::secret_url;
 use crate::support::serve::ServeProcess;
 use crate::verify_support::{now, PKI};
 
@@ -552,7 +553,7 @@ async fn a_redis_stream_entry_carries_the_traceparent_field() {
             queue_handler(
                 c,
                 QueueBackend::RedisStream(RedisStreamQueueConfig {
-                    url: "redis://127.0.0.1:6379".to_owned().into(),
+                    url: secret_url("redis://127.0.0.1:6379"),
                     stream: stream.clone(),
                     maxlen: None,
                     redis_tls_ca: None,
@@ -612,7 +613,7 @@ async fn a_nats_message_carries_the_traceparent_header() {
             queue_handler(
                 c,
                 QueueBackend::Nats(NatsQueueConfig {
-                    url: "nats://127.0.0.1:4222".to_owned().into(),
+                    url: secret_url("nats://127.0.0.1:4222"),
                     subject: subject.clone(),
                 }),
             );
@@ -721,7 +722,7 @@ async fn an_amqp_message_carries_the_traceparent_header() {
             queue_handler(
                 c,
                 QueueBackend::Amqp(AmqpQueueConfig {
-                    url: amqp_url.to_owned().into(),
+                    url: secret_url(amqp_url),
                     exchange: exchange.clone(),
                     routing_key: "otel".to_owned(),
                 }),

@@ -89,6 +89,32 @@ async fn webhook_secret_is_not_in_debug() {
     assert_clean(&format!("{cfg:?}"), "Config Debug");
 }
 
+/// A webhook URL can carry credentials too (user info, a token parameter):
+/// `Debug` shows it redacted, like every URL that may carry them.
+#[test]
+fn webhook_url_credentials_are_not_in_debug_or_errors() {
+    let url = format!("https://hook:{REDIS_PASSWORD}@hook.example/in?token={API_TOKEN}&x=1");
+    let mut cfg = test_config();
+    cfg.handler.kind = HandlerKind::Webhook;
+    cfg.handler.webhook = Some(WebhookConfig {
+        url: url.parse().unwrap(),
+        secret: None,
+    });
+    let debug = format!("{cfg:?}");
+    assert_clean(&debug, "Config Debug");
+    assert!(
+        debug.contains("hook.example/in?token=[redacted]&x=1"),
+        "{debug}"
+    );
+    let err = alexa_endpoint::Config::from_toml(&format!(
+        "[verification]\nenabled = false\n[handler]\nkind = \"webhook\"\n\
+         [handler.webhook]\nurl = \"https://hook:{REDIS_PASSWORD}@[hook.example/in\""
+    ))
+    .unwrap_err();
+    assert_eq!(err.key(), Some("handler.webhook.url"), "{err}");
+    assert_clean(&err.to_string(), "config error");
+}
+
 #[tokio::test]
 async fn check_config_redacts_secrets() {
     let dir = tempfile::tempdir().unwrap();
@@ -100,6 +126,7 @@ async fn check_config_redacts_secrets() {
 [verification]
 enabled = false
 [dedup]
+backend = "redis"
 redis_url = "redis://:{REDIS_PASSWORD}@127.0.0.1:6379"
 [handler]
 kind = "webhook"
@@ -124,5 +151,9 @@ secret = "{WEBHOOK_SECRET}"
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("[redacted]"), "{text}");
     assert!(text.contains("http://127.0.0.1:9/hook"), "{text}");
+    assert!(
+        text.contains("redis_url = \"redis://[redacted]@127.0.0.1:6379\""),
+        "{text}"
+    );
     assert_clean(&text, "check-config output");
 }

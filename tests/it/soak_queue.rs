@@ -22,7 +22,7 @@ use crate::support::alexa::{soak_messages, Running, Sender};
 use crate::support::config::{queue_handler, redis_dedup, trust_dev_pki};
 use crate::support::helpers::*;
 use crate::support::nats::NatsServer;
-use crate::support::redis::{shared_redis, unique_prefix};
+use crate::support::redis::{secret_url, shared_redis, unique_prefix};
 use crate::support::serve::ServeProcess;
 use crate::verify_support::PKI;
 
@@ -67,7 +67,7 @@ async fn soak_two_replicas_queue_to_jetstream_with_a_broker_restart() {
     queue_handler(
         &mut config,
         QueueBackend::Nats(NatsQueueConfig {
-            url: nats.url().into(),
+            url: secret_url(&nats.url()),
             subject: subject.clone(),
         }),
     );

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alexa_endpoint::config::Config;
+use alexa_endpoint::config::{Config, DedupStoreConfig, MemoryDedupConfig};
 use alexa_endpoint::dedup::MemoryStore;
 use alexa_endpoint::{Endpoint, ServeError, Server, Skill, StartupError};
 
@@ -21,7 +21,9 @@ fn invalid_changes() -> Vec<(&'static str, Change)> {
             c.dedup.ttl = Duration::from_secs(u64::MAX)
         }),
         ("dedup.memory_max_entries", |c: &mut Config| {
-            c.dedup.memory_max_entries = u64::MAX
+            c.dedup.store = DedupStoreConfig::Memory(MemoryDedupConfig {
+                max_entries: u64::MAX,
+            })
         }),
         ("server.max_in_flight", |c: &mut Config| {
             c.server.max_in_flight = 0

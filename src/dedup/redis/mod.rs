@@ -14,17 +14,18 @@ mod marker;
 mod scripts;
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use redis::RedisError;
-use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
 use self::marker::MarkerWatch;
 use self::scripts::{Arg, ScriptCall, FINISH, RELEASE};
 use super::{Claim, DedupStore, ResetObserver, StoreError};
-use crate::dedup::DedupConfig;
+use crate::config::SecretUrl;
+use crate::dedup::{RedisDedupConfig, RedisTarget};
 use crate::redis_conn::{describe_error, RedisClient, RedisConn, RedisSettings};
 
 /// Value of a finished request id. Owner tokens are hex, so never equal it.
@@ -70,32 +71,22 @@ impl RedisStore {
     /// `redis+unix:///path`) whose keys start with `key_prefix` and whose
     /// every call is bounded by `timeout`.
     ///
-    /// Only parses the URL: no connection is made here.
-    pub fn new(
-        url: &SecretString,
-        key_prefix: &str,
-        timeout: Duration,
-    ) -> Result<Self, StoreError> {
-        Self::build(
-            RedisSettings {
-                url_key: "dedup.redis_url",
-                url,
-                cluster_nodes_key: "dedup.redis_cluster_nodes",
-                cluster_nodes: &[],
-                tls_ca_key: "dedup.redis_tls_ca",
-                tls_ca: None,
-                timeout,
-            },
-            key_prefix,
-        )
+    /// Only checks the URL: no connection is made here.
+    pub fn new(url: &SecretUrl, key_prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let target = RedisTarget::Single(url.clone());
+        Self::build(settings(&target, None, timeout), key_prefix)
     }
 
-    /// The store described by `[dedup]`: `redis_url`, or Cluster mode when
-    /// `redis_cluster_nodes` is not empty; `redis_tls_ca` for `rediss://`.
+    /// The store described by `[dedup]` with `backend = "redis"`: one node
+    /// or a Cluster, `redis_tls_ca` for `rediss://`; every call bounded by
+    /// `timeout` (`dedup.store_timeout_ms`).
     ///
-    /// Reads the CA file, parses the URLs: no connection is made here.
-    pub fn from_config(cfg: &DedupConfig) -> Result<Self, StoreError> {
-        Self::build(settings(cfg), &cfg.key_prefix)
+    /// Reads the CA file, checks the URLs: no connection is made here.
+    pub fn from_config(cfg: &RedisDedupConfig, timeout: Duration) -> Result<Self, StoreError> {
+        Self::build(
+            settings(&cfg.target, cfg.tls_ca.as_deref(), timeout),
+            &cfg.key_prefix,
+        )
     }
 
     fn build(settings: RedisSettings<'_>, key_prefix: &str) -> Result<Self, StoreError> {
@@ -316,23 +307,29 @@ impl DedupStore for RedisStore {
     }
 }
 
-/// The Redis settings of `[dedup]`.
-fn settings(cfg: &DedupConfig) -> RedisSettings<'_> {
+/// The Redis settings of `[dedup]`, with the key names errors show.
+fn settings<'a>(
+    target: &'a RedisTarget,
+    tls_ca: Option<&'a Path>,
+    timeout: Duration,
+) -> RedisSettings<'a> {
     RedisSettings {
+        target,
         url_key: "dedup.redis_url",
-        url: &cfg.redis_url,
         cluster_nodes_key: "dedup.redis_cluster_nodes",
-        cluster_nodes: &cfg.redis_cluster_nodes,
         tls_ca_key: "dedup.redis_tls_ca",
-        tls_ca: cfg.redis_tls_ca.as_deref(),
-        timeout: cfg.store_timeout,
+        tls_ca,
+        timeout,
     }
 }
 
 /// What [`RedisStore::from_config`] checks (URLs, TLS options, the CA
 /// file), without building the store (`check-config`).
-pub(crate) fn check_config(cfg: &DedupConfig) -> Result<(), crate::config::Problem> {
-    RedisClient::new(settings(cfg))
+pub(crate) fn check_config(
+    cfg: &RedisDedupConfig,
+    timeout: Duration,
+) -> Result<(), crate::config::Problem> {
+    RedisClient::new(settings(&cfg.target, cfg.tls_ca.as_deref(), timeout))
         .map(drop)
         .map_err(|e| crate::config::Problem::new(e.key(), e.reason()))
 }
@@ -343,7 +340,7 @@ mod tests {
 
     #[test]
     fn debug_and_errors_never_show_the_password() {
-        let url = SecretString::from("redis://alice:s3cret@127.0.0.1:1/0");
+        let url = SecretUrl::parse("redis://alice:s3cret@127.0.0.1:1/0").unwrap();
         let store = RedisStore::new(&url, "p:", Duration::from_millis(50)).expect("valid URL");
         let shown = format!("{store:?}");
         assert!(
@@ -355,7 +352,7 @@ mod tests {
             "redis://:s3cret@host/not-a-db",
             "rediss://:s3cret@host/#insecure",
         ] {
-            let bad = SecretString::from(bad);
+            let bad = SecretUrl::parse(bad).unwrap();
             let err = RedisStore::new(&bad, "p:", Duration::from_millis(50)).expect_err("bad URL");
             assert!(!err.to_string().contains("s3cret"), "{err}");
         }
@@ -363,7 +360,7 @@ mod tests {
 
     #[tokio::test]
     async fn call_errors_never_show_the_password() {
-        let url = SecretString::from("redis://alice:s3cret@127.0.0.1:1/0");
+        let url = SecretUrl::parse("redis://alice:s3cret@127.0.0.1:1/0").unwrap();
         let store = RedisStore::new(&url, "p:", Duration::from_millis(200)).expect("valid URL");
         let err = store.ping().await.expect_err("nothing listens on port 1");
         let text = err.to_string();

@@ -17,11 +17,11 @@ use lapin::types::{FieldTable, ShortString};
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
 };
-use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 
 use super::AmqpQueueConfig;
 use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
+use crate::config::SecretUrl;
 use crate::handlers::HandlerSetupError;
 
 /// How often the keeper looks at the connection when nobody asked it to.
@@ -35,7 +35,7 @@ pub struct AmqpPublisher {
 }
 
 struct Shared {
-    url: SecretString,
+    url: SecretUrl,
     exchange: ShortString,
     routing_key: ShortString,
     connect_timeout: Duration,
@@ -153,7 +153,7 @@ fn lock(m: &Mutex<Option<Link>>) -> std::sync::MutexGuard<'_, Option<Link>> {
 /// Connect and open a confirm-mode channel.
 async fn open(shared: &Shared) -> Result<Link, lapin::Error> {
     let props = ConnectionProperties::default().with_connection_name("alexa-endpoint".into());
-    let connection = Connection::connect(shared.url.expose_secret(), props).await?;
+    let connection = Connection::connect(shared.url.expose_str(), props).await?;
     let channel = connection.create_channel().await?;
     channel
         .confirm_select(ConfirmSelectOptions::default())

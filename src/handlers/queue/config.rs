@@ -1,21 +1,18 @@
 //! `[handler.queue]`: the broker the `queue` handler publishes to. One
-//! flat table per backend, so that a key of another backend is refused by
-//! name.
+//! flat table whose `backend` picks the keys that apply; a key of another
+//! backend is refused by name.
 
 use std::path::PathBuf;
 
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::config::redact;
 use crate::config::units::range;
-use crate::config::Problem;
+use crate::config::{Problem, SecretUrl};
 use crate::dedup::is_tls_url;
 
 /// `[handler.queue]`: the durable hand-off to a broker. `backend` picks the
 /// broker and which other keys apply.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(from = "RawQueueConfig")]
+#[derive(Debug, Clone, Serialize)]
 pub struct QueueConfig {
     /// Include `apiAccessToken` in the published payload (the consumer needs
     /// it to call Alexa APIs; it is a secret in the queue).
@@ -56,8 +53,7 @@ impl QueueBackend {
 pub struct NatsQueueConfig {
     /// `nats://[user:password@]host:port` or `tls://...` (credentials,
     /// including a token in the user part, redacted in output).
-    #[serde(serialize_with = "redact::serialize_url")]
-    pub url: SecretString,
+    pub url: SecretUrl,
     /// Subject a JetStream stream listens on.
     pub subject: String,
 }
@@ -67,8 +63,7 @@ pub struct NatsQueueConfig {
 pub struct AmqpQueueConfig {
     /// `amqp://user:password@host:port/vhost` or `amqps://...` (credentials
     /// redacted in output).
-    #[serde(serialize_with = "redact::serialize_url")]
-    pub url: SecretString,
+    pub url: SecretUrl,
     /// Exchange to publish to (must exist).
     pub exchange: String,
     /// Routing key of every message.
@@ -79,8 +74,7 @@ pub struct AmqpQueueConfig {
 #[derive(Debug, Clone, Serialize)]
 pub struct RedisStreamQueueConfig {
     /// `redis://[user:password@]host:port[/db]` (credentials redacted in output).
-    #[serde(serialize_with = "redact::serialize_url")]
-    pub url: SecretString,
+    pub url: SecretUrl,
     /// Stream key `XADD` appends to.
     pub stream: String,
     /// Trim the stream to about this many entries (`MAXLEN ~`); none: no trim.
@@ -100,93 +94,111 @@ fn default_queue_max_in_flight() -> usize {
     1024
 }
 
-/// `[handler.queue]` as written: one flat table per backend, so that a key of
-/// another backend (or a typo) is refused by name.
+/// `[handler.queue]` as written. A plain table (not a serde-tagged enum),
+/// so that an error in any key is reported under that key; which keys the
+/// selected backend takes is checked by [`RawQueueConfig::into_config`].
 #[derive(Deserialize)]
-#[serde(tag = "backend", rename_all = "kebab-case", deny_unknown_fields)]
-enum RawQueueConfig {
-    Nats {
-        url: SecretString,
-        subject: String,
-        #[serde(default = "default_include_token")]
-        include_token: bool,
-        #[serde(default = "default_queue_max_in_flight")]
-        max_in_flight: usize,
-    },
-    Amqp {
-        url: SecretString,
-        exchange: String,
-        routing_key: String,
-        #[serde(default = "default_include_token")]
-        include_token: bool,
-        #[serde(default = "default_queue_max_in_flight")]
-        max_in_flight: usize,
-    },
-    RedisStream {
-        url: SecretString,
-        stream: String,
-        #[serde(default)]
-        maxlen: Option<u64>,
-        #[serde(default)]
-        redis_tls_ca: Option<PathBuf>,
-        #[serde(default = "default_include_token")]
-        include_token: bool,
-        #[serde(default = "default_queue_max_in_flight")]
-        max_in_flight: usize,
-    },
+#[serde(deny_unknown_fields)]
+struct RawQueueConfig {
+    backend: BackendName,
+    url: SecretUrl,
+    subject: Option<String>,
+    exchange: Option<String>,
+    routing_key: Option<String>,
+    stream: Option<String>,
+    maxlen: Option<u64>,
+    redis_tls_ca: Option<PathBuf>,
+    #[serde(default = "default_include_token")]
+    include_token: bool,
+    #[serde(default = "default_queue_max_in_flight")]
+    max_in_flight: usize,
 }
 
-impl From<RawQueueConfig> for QueueConfig {
-    fn from(raw: RawQueueConfig) -> Self {
-        let (include_token, max_in_flight, backend) = match raw {
-            RawQueueConfig::Nats {
-                url,
-                subject,
-                include_token,
-                max_in_flight,
-            } => (
-                include_token,
-                max_in_flight,
-                QueueBackend::Nats(NatsQueueConfig { url, subject }),
-            ),
-            RawQueueConfig::Amqp {
-                url,
-                exchange,
-                routing_key,
-                include_token,
-                max_in_flight,
-            } => (
-                include_token,
-                max_in_flight,
-                QueueBackend::Amqp(AmqpQueueConfig {
-                    url,
-                    exchange,
-                    routing_key,
-                }),
-            ),
-            RawQueueConfig::RedisStream {
-                url,
-                stream,
-                maxlen,
-                redis_tls_ca,
-                include_token,
-                max_in_flight,
-            } => (
-                include_token,
-                max_in_flight,
-                QueueBackend::RedisStream(RedisStreamQueueConfig {
-                    url,
-                    stream,
-                    maxlen,
-                    redis_tls_ca,
-                }),
-            ),
+/// The `handler.queue.backend` values.
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum BackendName {
+    Nats,
+    Amqp,
+    RedisStream,
+}
+
+impl RawQueueConfig {
+    /// The typed form: a key the backend does not take is refused as an
+    /// unknown key, a key it needs as a missing one (both by name).
+    fn into_config<E: serde::de::Error>(self) -> Result<QueueConfig, E> {
+        const NATS: &[&str] = &[
+            "backend",
+            "url",
+            "subject",
+            "include_token",
+            "max_in_flight",
+        ];
+        const AMQP: &[&str] = &[
+            "backend",
+            "url",
+            "exchange",
+            "routing_key",
+            "include_token",
+            "max_in_flight",
+        ];
+        const REDIS_STREAM: &[&str] = &[
+            "backend",
+            "url",
+            "stream",
+            "maxlen",
+            "redis_tls_ca",
+            "include_token",
+            "max_in_flight",
+        ];
+        let own = match self.backend {
+            BackendName::Nats => NATS,
+            BackendName::Amqp => AMQP,
+            BackendName::RedisStream => REDIS_STREAM,
         };
-        Self {
-            include_token,
-            max_in_flight,
-            backend,
+        let set = [
+            ("subject", self.subject.is_some()),
+            ("exchange", self.exchange.is_some()),
+            ("routing_key", self.routing_key.is_some()),
+            ("stream", self.stream.is_some()),
+            ("maxlen", self.maxlen.is_some()),
+            ("redis_tls_ca", self.redis_tls_ca.is_some()),
+        ];
+        if let Some((foreign, _)) = set.iter().find(|(key, set)| *set && !own.contains(key)) {
+            return Err(E::unknown_field(foreign, own));
         }
+        let backend = match self.backend {
+            BackendName::Nats => QueueBackend::Nats(NatsQueueConfig {
+                url: self.url,
+                subject: required("subject", self.subject)?,
+            }),
+            BackendName::Amqp => QueueBackend::Amqp(AmqpQueueConfig {
+                url: self.url,
+                exchange: required("exchange", self.exchange)?,
+                routing_key: required("routing_key", self.routing_key)?,
+            }),
+            BackendName::RedisStream => QueueBackend::RedisStream(RedisStreamQueueConfig {
+                url: self.url,
+                stream: required("stream", self.stream)?,
+                maxlen: self.maxlen,
+                redis_tls_ca: self.redis_tls_ca,
+            }),
+        };
+        Ok(QueueConfig {
+            include_token: self.include_token,
+            max_in_flight: self.max_in_flight,
+            backend,
+        })
+    }
+}
+
+fn required<E: serde::de::Error>(key: &'static str, value: Option<String>) -> Result<String, E> {
+    value.ok_or_else(|| E::missing_field(key))
+}
+
+impl<'de> Deserialize<'de> for QueueConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawQueueConfig::deserialize(d)?.into_config()
     }
 }
 
@@ -196,18 +208,13 @@ impl QueueConfig {
         fn invalid(key: &'static str, reason: impl Into<String>) -> Problem {
             Problem::new(key, reason)
         }
-        fn scheme_of(url: &SecretString) -> Option<String> {
-            url::Url::parse(url.expose_secret())
-                .ok()
-                .map(|u| u.scheme().to_owned())
-        }
         range(
             "handler.queue.max_in_flight",
             self.max_in_flight,
             1,
             100_000,
         )?;
-        let (url, schemes): (&SecretString, &[&str]) = match &self.backend {
+        let (url, schemes): (&SecretUrl, &[&str]) = match &self.backend {
             QueueBackend::Nats(n) => {
                 if n.subject.is_empty() || n.subject.contains(['*', '>', ' ']) {
                     return Err(invalid(
@@ -242,12 +249,13 @@ impl QueueConfig {
                 (&r.url, &["redis", "rediss"])
             }
         };
-        match scheme_of(url) {
-            Some(s) if schemes.contains(&s.as_str()) => Ok(()),
-            _ => Err(invalid(
+        if schemes.contains(&url.scheme()) {
+            Ok(())
+        } else {
+            Err(invalid(
                 "handler.queue.url",
                 format!("must be a URL with scheme {}", schemes.join(" or ")),
-            )),
+            ))
         }
     }
 }

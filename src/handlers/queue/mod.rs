@@ -21,11 +21,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use crate::config::redact::{self, redact_url};
+use crate::config::redact;
+use crate::config::SecretUrl;
 use crate::dispatch::{HandlerError, HandlerResult, Readiness, RequestContext};
 use crate::envelope::{MessageReceivedRequest, Response};
 use crate::handlers::webhook::message_body;
@@ -215,7 +215,7 @@ impl Queue {
 /// errors, with the one redaction of [`crate::config::redact`].
 #[derive(Clone)]
 pub(crate) struct Redactor {
-    /// The URL through [`redact_url`], for messages.
+    /// The URL through [`redact::redact_url`], for messages.
     shown: String,
     /// Every credential spelling to blank out (raw and percent-decoded).
     secrets: Vec<String>,
@@ -224,10 +224,10 @@ pub(crate) struct Redactor {
 impl Redactor {
     /// From a broker URL that may carry `user:password@` or secret query
     /// parameters.
-    pub(crate) fn new(url: &SecretString) -> Self {
+    pub(crate) fn new(url: &SecretUrl) -> Self {
         Self {
-            shown: redact_url(url.expose_secret()),
-            secrets: redact::url_secrets(url.expose_secret()),
+            shown: url.redacted(),
+            secrets: redact::url_secrets(url.expose_str()),
         }
     }
 
@@ -260,9 +260,7 @@ mod tests {
 
     #[test]
     fn redactor_hides_user_and_password_in_urls_and_texts() {
-        let r = Redactor::new(&SecretString::from(
-            "amqp://bob:s%40cret@broker:5672/vh?x=1",
-        ));
+        let r = Redactor::new(&SecretUrl::parse("amqp://bob:s%40cret@broker:5672/vh?x=1").unwrap());
         assert_eq!(r.url(), "amqp://[redacted]@broker:5672/vh?x=1");
         assert_eq!(
             r.clean("auth failed for bob with s@cret / s%40cret"),
@@ -272,7 +270,7 @@ mod tests {
 
     #[test]
     fn redactor_hides_a_nats_token_in_the_user_part() {
-        let r = Redactor::new(&SecretString::from("nats://tok3n@127.0.0.1:4222"));
+        let r = Redactor::new(&SecretUrl::parse("nats://tok3n@127.0.0.1:4222").unwrap());
         assert_eq!(r.url(), "nats://[redacted]@127.0.0.1:4222");
         assert!(!r.clean("bad token tok3n").contains("tok3n"));
     }

@@ -11,7 +11,6 @@ use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, Context};
 use async_trait::async_trait;
-use secrecy::ExposeSecret;
 
 use super::NatsQueueConfig;
 use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
@@ -51,8 +50,7 @@ impl NatsPublisher {
             .max_reconnects(None);
         // The client logs its server URLs at debug level: credentials go in
         // the options, the URL it sees has none.
-        let mut url = url::Url::parse(cfg.url.expose_secret())
-            .map_err(|_| redactor.setup_error("handler.queue.url", "is not a URL"))?;
+        let mut url = cfg.url.expose_url().clone();
         let user = crate::config::redact::percent_decode(url.username()).unwrap_or_default();
         match url.password().map(crate::config::redact::percent_decode) {
             Some(password) => {

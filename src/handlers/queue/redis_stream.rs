@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use super::RedisStreamQueueConfig;
 use super::{PublishError, Publisher, Redactor, STARTUP_TIMEOUT};
+use crate::dedup::RedisTarget;
 use crate::handlers::HandlerSetupError;
 use crate::redis_conn::{describe_error, RedisClient, RedisConn, RedisSettings, RedisSetupError};
 
@@ -24,11 +25,11 @@ pub(crate) fn redis_client(
     cfg: &RedisStreamQueueConfig,
     timeout: Duration,
 ) -> Result<RedisClient, RedisSetupError> {
+    let target = RedisTarget::Single(cfg.url.clone());
     RedisClient::new(RedisSettings {
+        target: &target,
         url_key: URL_KEY,
-        url: &cfg.url,
         cluster_nodes_key: URL_KEY,
-        cluster_nodes: &[],
         tls_ca_key: TLS_CA_KEY,
         tls_ca: cfg.redis_tls_ca.as_deref(),
         timeout: STARTUP_TIMEOUT.min(timeout.max(Duration::from_secs(1))),

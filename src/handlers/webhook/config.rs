@@ -6,15 +6,14 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::config::redact;
+use crate::config::{redact, SecretUrl};
 
 /// `[handler.webhook]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Where messages are POSTed (credentials redacted in output).
-    #[serde(serialize_with = "redact::serialize_plain_url")]
-    pub url: url::Url,
+    pub url: SecretUrl,
     /// Standard Webhooks signing secret (`whsec_<base64>`), optional.
     #[serde(default, serialize_with = "redact::serialize_opt_secret")]
     pub secret: Option<WebhookSecret>,

@@ -150,7 +150,7 @@ impl Webhook {
             })?;
         Ok(Self {
             inner: Arc::new(Inner {
-                url: cfg.url.clone(),
+                url: cfg.url.expose_url().clone(),
                 key: cfg.secret.clone(),
                 http,
                 slots: Semaphore::new(MAX_CONCURRENT_DELIVERIES),

@@ -10,11 +10,11 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
-use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use super::proxy::TcpProxy;
 use super::*;
+use crate::support::redis::secret_url;
 
 const RABBIT: &str = "127.0.0.1:5672";
 const ROUTING_KEY: &str = "alexa.messages";
@@ -84,7 +84,7 @@ impl Topology {
 
     fn backend(&self, url: String) -> QueueBackend {
         QueueBackend::Amqp(AmqpQueueConfig {
-            url: SecretString::from(url),
+            url: secret_url(&url),
             exchange: self.exchange.clone(),
             routing_key: ROUTING_KEY.to_owned(),
         })
@@ -181,7 +181,7 @@ async fn an_unroutable_message_answers_503_and_is_not_acknowledged() {
 #[tokio::test]
 async fn a_missing_exchange_stops_start_up_with_a_clear_error() {
     let backend = QueueBackend::Amqp(AmqpQueueConfig {
-        url: SecretString::from(amqp_url(RABBIT)),
+        url: secret_url(&amqp_url(RABBIT)),
         exchange: unique("alexa-test-no-such-exchange"),
         routing_key: ROUTING_KEY.to_owned(),
     });

@@ -106,3 +106,37 @@ fn broker_credentials_never_show_in_the_effective_config_or_debug() {
         assert!(!debug.contains("Amqp-Pw-77"), "{debug}");
     }
 }
+
+#[test]
+fn a_url_that_does_not_parse_is_refused_by_key_without_quoting_it() {
+    for url in ["amqp://bob:Amqp-Pw-77@[broker", "Amqp-Pw-77"] {
+        let err = parse(&format!(
+            "backend = \"amqp\"\nurl = \"{url}\"\nexchange = \"x\"\nrouting_key = \"k\""
+        ))
+        .unwrap_err();
+        assert_eq!(err.key(), Some("handler.queue.url"), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("is not a URL"), "{text}");
+        assert!(!text.contains("Amqp-Pw-77"), "{text}");
+    }
+}
+
+#[test]
+fn the_backend_decides_which_keys_are_known_and_which_are_required() {
+    let err = parse(
+        "backend = \"nats\"\nurl = \"nats://127.0.0.1:4222\"\nsubject = \"a.b\"\nexchange = \"x\"",
+    )
+    .unwrap_err();
+    assert_eq!(err.key(), Some("handler.queue.exchange"), "{err}");
+    assert!(err.to_string().contains("subject"), "{err}");
+    let err = parse("backend = \"amqp\"\nurl = \"amqp://h\"\nexchange = \"x\"").unwrap_err();
+    assert_eq!(err.key(), Some("handler.queue.routing_key"), "{err}");
+    assert!(err.to_string().contains("is required"), "{err}");
+    let err = parse("backend = \"kafka\"\nurl = \"kafka://h\"").unwrap_err();
+    assert_eq!(err.key(), Some("handler.queue.backend"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("expected one of: nats, amqp, redis-stream"),
+        "{err}"
+    );
+}

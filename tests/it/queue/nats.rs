@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use alexa_endpoint::config::{NatsQueueConfig, QueueBackend};
 use alexa_endpoint::handlers::connect_skill_from_config;
 use async_nats::jetstream::{self, stream};
-use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use super::proxy::TcpProxy;
 use super::*;
+use crate::support::redis::secret_url;
 
 const NATS: &str = "127.0.0.1:4222";
 /// A password the logs must never show (the server has no auth and ignores it).
@@ -42,7 +42,7 @@ async fn fresh_stream(js: &jetstream::Context) -> (String, String) {
 
 fn backend(url: String, subject: &str) -> QueueBackend {
     QueueBackend::Nats(NatsQueueConfig {
-        url: SecretString::from(url),
+        url: secret_url(&url),
         subject: subject.to_owned(),
     })
 }

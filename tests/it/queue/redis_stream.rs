@@ -5,16 +5,16 @@ use std::path::Path;
 
 use alexa_endpoint::config::{QueueBackend, RedisStreamQueueConfig};
 use redis::AsyncCommands;
-use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use super::proxy::TcpProxy;
 use super::*;
+use crate::support::redis::secret_url;
 use crate::support::redis::{raw_connection, shared_redis, RedisServer, TestTls};
 
 fn backend(url: &str, stream: &str, maxlen: Option<u64>) -> QueueBackend {
     QueueBackend::RedisStream(RedisStreamQueueConfig {
-        url: SecretString::from(url.to_owned()),
+        url: secret_url(url),
         stream: stream.to_owned(),
         maxlen,
         redis_tls_ca: None,
@@ -24,7 +24,7 @@ fn backend(url: &str, stream: &str, maxlen: Option<u64>) -> QueueBackend {
 /// A `redis-stream` backend on `url` trusting the CAs in `ca` (if any).
 fn tls_backend(url: &str, stream: &str, ca: Option<&Path>) -> QueueBackend {
     QueueBackend::RedisStream(RedisStreamQueueConfig {
-        url: SecretString::from(url.to_owned()),
+        url: secret_url(url),
         stream: stream.to_owned(),
         maxlen: None,
         redis_tls_ca: ca.map(Path::to_path_buf),

@@ -6,19 +6,21 @@ use std::path::Path;
 use std::time::Duration;
 
 use alexa_endpoint::config::{
-    Config, DedupBackend, HandlerKind, OnStoreError, QueueBackend, QueueConfig, WebhookConfig,
+    Config, DedupStoreConfig, HandlerKind, OnStoreError, QueueBackend, QueueConfig,
+    RedisDedupConfig, RedisTarget, SecretUrl, WebhookConfig,
 };
 use alexa_endpoint::dev::pki::files;
 use alexa_endpoint::dev::TestPki;
-use secrecy::SecretString;
 
 /// Redis dedup at `url` under `key_prefix`, every store call bounded by
 /// `store_timeout`, a store outage answered 503 (`reject`). The one place a
 /// process test sets the dedup backend's keys.
 pub fn redis_dedup(cfg: &mut Config, url: &str, key_prefix: &str, store_timeout: Duration) {
-    cfg.dedup.backend = DedupBackend::Redis;
-    cfg.dedup.redis_url = SecretString::from(url.to_owned());
-    cfg.dedup.key_prefix = key_prefix.to_owned();
+    cfg.dedup.store = DedupStoreConfig::Redis(RedisDedupConfig {
+        target: RedisTarget::Single(SecretUrl::parse(url).expect("a Redis URL")),
+        tls_ca: None,
+        key_prefix: key_prefix.to_owned(),
+    });
     cfg.dedup.store_timeout = store_timeout;
     cfg.dedup.on_store_error = OnStoreError::Reject;
 }

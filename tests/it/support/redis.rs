@@ -13,9 +13,10 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alexa_endpoint::config::{DedupBackend, DedupConfig, OnStoreError};
+use alexa_endpoint::config::{
+    DedupConfig, DedupStoreConfig, OnStoreError, RedisDedupConfig, RedisTarget, SecretUrl,
+};
 use alexa_endpoint::dedup::new_owner_token;
-use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
@@ -75,15 +76,35 @@ pub fn unique_prefix() -> String {
 /// `[dedup]` for the Redis backend at `url` under a fresh prefix.
 pub fn redis_config(url: &str, store_timeout_ms: u64) -> DedupConfig {
     DedupConfig {
-        backend: DedupBackend::Redis,
+        store: DedupStoreConfig::Redis(RedisDedupConfig {
+            target: RedisTarget::Single(secret_url(url)),
+            tls_ca: None,
+            key_prefix: unique_prefix(),
+        }),
         ttl: std::time::Duration::from_secs(60),
-        memory_max_entries: 1000,
-        redis_url: SecretString::from(url.to_owned()),
-        redis_tls_ca: None,
-        redis_cluster_nodes: Vec::new(),
-        key_prefix: unique_prefix(),
         store_timeout: std::time::Duration::from_millis(store_timeout_ms),
         on_store_error: OnStoreError::Reject,
+    }
+}
+
+/// `url` parsed (a test's own URL: it is one).
+pub fn secret_url(url: &str) -> SecretUrl {
+    SecretUrl::parse(url).expect("a URL")
+}
+
+/// The Redis settings of a [`redis_config`].
+pub fn redis_part(cfg: &mut DedupConfig) -> &mut RedisDedupConfig {
+    match &mut cfg.store {
+        DedupStoreConfig::Redis(redis) => redis,
+        other => panic!("not a Redis dedup config: {other:?}"),
+    }
+}
+
+/// The key prefix of a [`redis_config`].
+pub fn key_prefix(cfg: &DedupConfig) -> String {
+    match &cfg.store {
+        DedupStoreConfig::Redis(redis) => redis.key_prefix.clone(),
+        other => panic!("not a Redis dedup config: {other:?}"),
     }
 }
 
