@@ -96,14 +96,14 @@ impl Pipeline {
     }
 
     /// Build with an explicit verifier (or none) and dedup store: for tests and
-    /// for apps that bring their own.
+    /// for apps that bring their own. `config` has been validated by the
+    /// caller ([`Endpoint`](crate::Endpoint)'s constructors).
     pub fn with_parts(
         skill: Skill,
         config: &Config,
         verifier: Option<Arc<Verifier>>,
         dedup: Arc<dyn DedupStore>,
     ) -> Result<Self, StartupError> {
-        config.validate()?;
         let metrics = Metrics::new(
             verifier
                 .clone()
