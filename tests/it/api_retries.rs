@@ -431,14 +431,13 @@ async fn a_call_beyond_the_in_flight_bound_fails_as_saturated_without_being_sent
             tokio::spawn(async move { c.list().await })
         })
         .collect();
-    let all_arrived = async {
-        while server.received_requests().await.unwrap().len() < MAX_IN_FLIGHT_CALLS {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), all_arrived)
-        .await
-        .expect("every bounded call reaches the API");
+    wait_for_requests(
+        "every bounded call reaching the API",
+        &server,
+        MAX_IN_FLIGHT_CALLS,
+        Duration::from_secs(10),
+    )
+    .await;
     let e = client
         .clone()
         .with_deadline(no_time_to_retry())

@@ -32,10 +32,13 @@ async fn sigterm_lets_the_in_flight_request_finish_with_200_then_exits_0() {
             .await
     });
     // Wait until the handler is inside the slow webhook call.
-    assert!(
-        wait_for_requests(&backend, 1, Duration::from_secs(10)).await,
-        "the handler never called the webhook"
-    );
+    wait_for_requests(
+        "the handler calling the webhook",
+        &backend,
+        1,
+        Duration::from_secs(10),
+    )
+    .await;
     let pid = child.id().unwrap().to_string();
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &pid])

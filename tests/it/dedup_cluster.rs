@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alexa_endpoint::config::{DedupConfig, RedisTarget};
 use alexa_endpoint::dedup::{from_config, new_owner_token, Claim};
@@ -20,6 +20,7 @@ use crate::dedup_store::{
 use crate::support::redis::{
     key_prefix, raw_connection, redis_config, redis_part, secret_url, RedisCluster,
 };
+use crate::support::wait::{eventually, holds_for, wait_for};
 
 fn cluster_config(cluster: &RedisCluster) -> DedupConfig {
     let mut cfg = redis_config("redis://unused.invalid:1", 2000);
@@ -128,42 +129,51 @@ async fn dedup_redis_cluster_node_flush_is_detected() {
         })
     });
     // The first look writes the markers.
-    let deadline = Instant::now() + Duration::from_secs(10);
     let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.port()).collect();
-    loop {
-        store.ping().await.unwrap();
-        let mut all = true;
-        for port in &ports {
-            all &= markers_on(*port, &key_prefix(&cfg)).await.len() == 1;
-        }
-        if all {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "markers not written on every node"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(
+        "a marker on every node",
+        Duration::from_secs(10),
+        async || {
+            store.ping().await.unwrap();
+            let mut markers = Vec::new();
+            for port in &ports {
+                markers.push((*port, markers_on(*port, &key_prefix(&cfg)).await.len()));
+            }
+            if markers.iter().all(|&(_, n)| n == 1) {
+                Ok(())
+            } else {
+                Err(format!("(port, markers) {markers:?}"))
+            }
+        },
+    )
+    .await;
     assert_eq!(resets.load(Ordering::SeqCst), 0, "a first write is no loss");
 
     let mut raw = raw_connection(&format!("redis://127.0.0.1:{}", ports[1])).await;
     let _: () = redis::cmd("FLUSHALL").query_async(&mut raw).await.unwrap();
     assert!(markers_on(ports[1], &key_prefix(&cfg)).await.is_empty());
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while resets.load(Ordering::SeqCst) == 0 {
+    eventually("the flush noticed", Duration::from_secs(10), async || {
+        if resets.load(Ordering::SeqCst) > 0 {
+            return true;
+        }
         store.ping().await.unwrap();
-        assert!(Instant::now() < deadline, "the flush was not noticed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        false
+    })
+    .await;
     assert_eq!(markers_on(ports[1], &key_prefix(&cfg)).await.len(), 1);
     assert_eq!(resets.load(Ordering::SeqCst), 1);
     // Later looks find the marker again: still one.
-    let deadline = Instant::now() + Duration::from_millis(2500);
-    while Instant::now() < deadline {
-        store.ping().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(resets.load(Ordering::SeqCst), 1);
+    holds_for(
+        "the flush counted once",
+        Duration::from_millis(2500),
+        async || {
+            store.ping().await.unwrap();
+            match resets.load(Ordering::SeqCst) {
+                1 => Ok(()),
+                n => Err(format!("counted {n} times")),
+            }
+        },
+    )
+    .await;
 }

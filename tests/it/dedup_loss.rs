@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alexa_endpoint::dedup::{from_config, DedupStore};
 use redis::AsyncCommands;
@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::support::helpers::*;
 use crate::support::redis::{key_prefix, raw_connection, redis_config, RedisServer};
+use crate::support::wait::{eventually, holds_for, wait_for};
 
 const METRIC: &str = "alexa_endpoint_dedup_store_resets_total";
 
@@ -52,34 +53,42 @@ async fn dedup_redis_restart_without_persistence_is_detected_logged_counted() {
     assert_eq!(app.post(body.clone()).await.status(), 200);
     assert_eq!(runs.get(), 1);
     // The first look wrote the marker.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !marker_exists(&redis.url(), &prefix).await {
+    eventually("the marker written", Duration::from_secs(10), async || {
+        if marker_exists(&redis.url(), &prefix).await {
+            return true;
+        }
         assert_eq!(app.admin_get("/readyz").await.status(), 200);
-        assert!(Instant::now() < deadline, "no marker written");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        false
+    })
+    .await;
     assert_eq!(resets_metric(&app).await, 0.0, "a first write is no loss");
 
     redis.restart().await;
     // What the loss means: the re-delivery runs the handler again.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let status = app.post(body.clone()).await.status().as_u16();
-        if status == 200 {
-            break;
-        }
-        assert_eq!(status, 503, "while reconnecting");
-        assert!(Instant::now() < deadline, "never recovered");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        "the re-delivery answered 200",
+        Duration::from_secs(10),
+        async || {
+            let status = app.post(body.clone()).await.status().as_u16();
+            if status != 200 {
+                assert_eq!(status, 503, "while reconnecting");
+            }
+            status == 200
+        },
+    )
+    .await;
     assert_eq!(runs.get(), 2);
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while resets_metric(&app).await < 1.0 {
-        let _ = app.admin_get("/readyz").await;
-        assert!(Instant::now() < deadline, "the loss was not counted");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for("the loss counted", Duration::from_secs(10), async || {
+        match resets_metric(&app).await {
+            n if n >= 1.0 => Ok(()),
+            n => {
+                let _ = app.admin_get("/readyz").await; // a look
+                Err(format!("{METRIC} {n}"))
+            }
+        }
+    })
+    .await;
     assert!(marker_exists(&redis.url(), &prefix).await, "marker back");
     let logs = captured_logs();
     let line = logs
@@ -89,15 +98,22 @@ async fn dedup_redis_restart_without_persistence_is_detected_logged_counted() {
     assert!(line.contains("\"level\":\"ERROR\""), "{line}");
     assert!(line.contains("may run their handler twice"), "{line}");
 
-    // Later looks find the marker: the counter stays at 1.
-    for _ in 0..3 {
-        let deadline = Instant::now() + Duration::from_millis(1100);
-        while Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert_eq!(app.admin_get("/readyz").await.status(), 200);
-    }
-    assert_eq!(resets_metric(&app).await, 1.0);
+    // Later looks (at most one a second) find the marker: the counter stays at 1.
+    holds_for(
+        "ready, the loss counted once",
+        Duration::from_millis(3300),
+        async || {
+            let status = app.admin_get("/readyz").await.status();
+            if status != 200 {
+                return Err(format!("/readyz answered {status}"));
+            }
+            match resets_metric(&app).await {
+                1.0 => Ok(()),
+                n => Err(format!("{METRIC} {n}")),
+            }
+        },
+    )
+    .await;
     app.stop().await;
 }
 
@@ -124,21 +140,29 @@ async fn dedup_redis_flush_is_counted_once_across_replicas() {
 
     let mut raw = raw_connection(&redis.url()).await;
     let _: () = redis::cmd("FLUSHALL").query_async(&mut raw).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while counted.load(Ordering::SeqCst) == 0 {
+    eventually("the flush noticed", Duration::from_secs(10), async || {
+        if counted.load(Ordering::SeqCst) > 0 {
+            return true;
+        }
         for store in &stores {
             store.ping().await.unwrap();
         }
-        assert!(Instant::now() < deadline, "the flush was not noticed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        false
+    })
+    .await;
     // Both replicas look at least once more (one look per second each).
-    let deadline = Instant::now() + Duration::from_millis(2500);
-    while Instant::now() < deadline {
-        for store in &stores {
-            store.ping().await.unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(counted.load(Ordering::SeqCst), 1);
+    holds_for(
+        "the flush counted once",
+        Duration::from_millis(2500),
+        async || {
+            for store in &stores {
+                store.ping().await.unwrap();
+            }
+            match counted.load(Ordering::SeqCst) {
+                1 => Ok(()),
+                n => Err(format!("counted {n} times")),
+            }
+        },
+    )
+    .await;
 }

@@ -15,6 +15,7 @@ use crate::support::config::webhook_handler;
 use crate::support::helpers::*;
 use crate::support::redis::{redis_config, shared_redis, RedisServer};
 use crate::support::serve::ServeProcess;
+use crate::support::wait::wait_for;
 
 fn config_with(dedup: Option<DedupConfig>) -> Config {
     let mut cfg = test_config();
@@ -72,6 +73,19 @@ async fn parallel_posts(apps: &[&TestApp], body: &[u8], n: usize) -> Vec<u16> {
         statuses.push(t.await.unwrap());
     }
     statuses
+}
+
+/// Re-deliver `body` to `app`, as Alexa does, until it answers 200 (expected
+/// once `after` happened); panics with the last status after 30 s.
+async fn redelivered_until_200(app: &TestApp, body: &[u8], after: &str) {
+    let awaited = format!("a re-delivery answered 200 ({after})");
+    wait_for(&awaited, Duration::from_secs(30), async || {
+        match app.post(body.to_vec()).await.status().as_u16() {
+            200 => Ok(()),
+            status => Err(format!("status {status}")),
+        }
+    })
+    .await;
 }
 
 fn assert_one_winner(statuses: &[u16]) {
@@ -211,15 +225,7 @@ async fn redis_down_reject_answers_503_then_handles_once_after_restart() {
 
     redis.restart().await;
     // Alexa keeps re-delivering; the same endpoint recovers without a restart.
-    let mut status = 0;
-    for _ in 0..100 {
-        status = app.post(body.clone()).await.status().as_u16();
-        if status == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, 200);
+    redelivered_until_200(&app, &body, "Redis back").await;
     assert_eq!(runs.get(), 2);
     assert_eq!(app.post(body).await.status(), 200);
     assert_eq!(runs.get(), 2, "handled exactly once");
@@ -304,10 +310,13 @@ async fn crashed_replica_claim_expires_and_the_redelivery_runs() {
                 .await
         })
     };
-    assert!(
-        wait_for_requests(&backend, 1, Duration::from_secs(10)).await,
-        "the doomed replica never reached its handler"
-    );
+    wait_for_requests(
+        "the doomed replica reaching its handler",
+        &backend,
+        1,
+        Duration::from_secs(10),
+    )
+    .await;
     doomed.kill().await.unwrap(); // SIGKILL: no chance to release the claim
     assert!(in_flight.await.unwrap().is_err());
 
@@ -322,15 +331,7 @@ async fn crashed_replica_claim_expires_and_the_redelivery_runs() {
     );
     assert_eq!(runs.get(), 0);
     // Alexa re-delivers; once the claim TTL (deadline + margin) passes, it runs.
-    let mut status = 0;
-    for _ in 0..120 {
-        status = survivor.post(body.clone()).await.status().as_u16();
-        if status == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, 200);
+    redelivered_until_200(&survivor, &body, "the dead replica's claim expired").await;
     assert_eq!(runs.get(), 1);
     survivor.stop().await;
 }
@@ -354,7 +355,13 @@ async fn sigterm_mid_handler_finishes_the_claim_before_exit() {
                 .await
         })
     };
-    assert!(wait_for_requests(&backend, 1, Duration::from_secs(10)).await);
+    wait_for_requests(
+        "the handler calling the webhook",
+        &backend,
+        1,
+        Duration::from_secs(10),
+    )
+    .await;
     let pid = child.id().unwrap().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &pid])

@@ -15,6 +15,7 @@ use redis::AsyncCommands;
 use crate::support::redis::{
     free_port, key_prefix, raw_connection, redis_config, shared_redis, RedisServer, PORT_ATTEMPTS,
 };
+use crate::support::wait::wait_for;
 
 pub(crate) const LONG: Duration = Duration::from_secs(60);
 /// Claim and done TTL of the Redis expiry tests: long enough that the next
@@ -51,20 +52,14 @@ async fn shared_redis_store() -> Option<Arc<dyn DedupStore>> {
 /// Claim `id` for fresh owners until the answer is `want` (the last of them
 /// then holds the claim); panics if that does not happen within `watchdog`.
 pub(crate) async fn claim_until(store: &dyn DedupStore, id: &str, want: Claim, watchdog: Duration) {
-    let mut last = None;
-    let poll = async {
-        loop {
-            let got = store.claim(id, &new_owner_token(), LONG).await;
-            if matches!(got, Ok(c) if c == want) {
-                return;
-            }
-            last = Some(got);
-            tokio::time::sleep(Duration::from_millis(20)).await;
+    let awaited = format!("a claim of {id} answering {want:?}");
+    wait_for(&awaited, watchdog, async || {
+        match store.claim(id, &new_owner_token(), LONG).await {
+            Ok(got) if got == want => Ok(()),
+            got => Err(format!("{got:?}")),
         }
-    };
-    if tokio::time::timeout(watchdog, poll).await.is_err() {
-        panic!("claim of {id} still {last:?} (want {want:?}) after {watchdog:?}");
-    }
+    })
+    .await;
 }
 
 /// The key's remaining time to live in milliseconds, read from Redis behind
@@ -299,13 +294,15 @@ async fn dedup_memory_purge_removes_expired_entries() {
         .unwrap();
     assert_eq!(store.entry_count(), 20_001);
     tokio::time::advance(Duration::from_secs(30)).await;
-    for _ in 0..60 {
-        if store.entry_count() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    assert_eq!(store.entry_count(), 0, "expired entries left after 60 s");
+    wait_for(
+        "every expired entry purged",
+        Duration::from_secs(60),
+        async || match store.entry_count() {
+            0 => Ok(()),
+            left => Err(format!("{left} entries")),
+        },
+    )
+    .await;
 }
 
 /// Purging around a claim still within its TTL never drops it: a

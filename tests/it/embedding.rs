@@ -13,6 +13,7 @@ use axum::Router;
 use tokio::sync::Notify;
 
 use crate::support::helpers::*;
+use crate::support::wait::eventually;
 
 const ACK: &str = r#"{"version":"1.0","response":{}}"#;
 
@@ -105,19 +106,23 @@ async fn an_app_with_its_own_fallback_and_healthz_embeds_the_endpoint() {
         tokio::spawn(async move { endpoint.shutdown(Duration::from_secs(30)).await })
     };
     // /ops/readyz turns 503 while the handler is still blocked.
-    loop {
-        let status = client
-            .get(url("/ops/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status();
-        if status == 503 {
-            break;
-        }
-        assert_eq!(status, 200);
-        tokio::task::yield_now().await;
-    }
+    eventually(
+        "/ops/readyz answering 503",
+        Duration::from_secs(30),
+        async || {
+            let status = client
+                .get(url("/ops/readyz"))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            if status != 503 {
+                assert_eq!(status, 200);
+            }
+            status == 503
+        },
+    )
+    .await;
     assert!(
         !shutdown.is_finished(),
         "shutdown returned before the handler finished"

@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 use crate::listener::read_to_close;
 use crate::support::helpers::*;
 use crate::support::serve::ServeProcess;
+use crate::support::wait::{eventually, wait_for};
 
 /// `name{labels}` → value, from the admin listener's `/metrics`.
 async fn metrics(app: &TestApp) -> BTreeMap<String, f64> {
@@ -33,13 +34,16 @@ async fn metric(app: &TestApp, key: &str) -> f64 {
 
 /// Poll `metric` until it equals `want` (fails after a generous bound).
 async fn wait_metric(app: &TestApp, key: &str, want: f64) {
-    for _ in 0..2000 {
-        if metric(app, key).await == want {
-            return;
+    let awaited = format!("{key} reaching {want}");
+    wait_for(&awaited, Duration::from_secs(30), async || {
+        let all = metrics(app).await;
+        if all.get(key).copied().unwrap_or(0.0) == want {
+            Ok(())
+        } else {
+            Err(format!("{all:#?}"))
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("{key} never reached {want}: {:#?}", metrics(app).await);
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -179,9 +183,12 @@ async fn the_in_flight_cap_answers_503_with_retry_after_while_handlers_hold_it()
         })
         .collect();
     wait_metric(&app, "alexa_endpoint_in_flight_requests", 2.0).await;
-    while runs.get() < 2 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(
+        "both held handlers running",
+        Duration::from_secs(30),
+        async || runs.get() >= 2,
+    )
+    .await;
     let res = app
         .post(message_body(&unique("shed"), json!({"shed": true})))
         .await;
@@ -231,15 +238,15 @@ async fn sighup_in_http_mode_is_logged_and_the_process_keeps_serving() {
             .unwrap();
         assert!(hup.success());
         // Wait for the log line that says it was ignored.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while sighups() < n {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no log line for SIGHUP {n}"
-            );
+        let awaited = format!("a log line for SIGHUP {n}");
+        eventually(&awaited, Duration::from_secs(30), async || {
+            if sighups() >= n {
+                return true;
+            }
             assert!(child.try_wait().unwrap().is_none(), "the process died");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+            false
+        })
+        .await;
         assert!(child.try_wait().unwrap().is_none(), "the process exited");
         let res = reqwest::Client::new()
             .post(format!("http://{addr}/"))

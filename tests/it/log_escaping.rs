@@ -14,6 +14,7 @@ use tokio::process::Child;
 
 use crate::support::helpers::*;
 use crate::support::serve::ServeProcess;
+use crate::support::wait::wait_for;
 
 const FORGED_LINE: &str = "2030-01-01T00:00:00.000000Z  INFO alexa_endpoint: FORGED";
 const HOSTILE_ID: &str = "amzn1.echo-api.request.MARK\n2030-01-01T00:00:00.000000Z  INFO alexa_endpoint: FORGED\r\x1b[31mred\x1b[0m\u{9b}2J";
@@ -41,18 +42,14 @@ async fn start(format: LogFormat) -> Process {
 
 /// Wait (bounded) until a collected line matches; returns it.
 async fn wait_for_line(lines: &Mutex<Vec<String>>, pred: impl Fn(&str) -> bool) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(l) = lines.lock().unwrap().iter().find(|l| pred(l)) {
-            return l.clone();
+    wait_for("a matching log line", Duration::from_secs(30), async || {
+        let lines = lines.lock().unwrap();
+        match lines.iter().find(|l| pred(l)) {
+            Some(line) => Ok(line.clone()),
+            None => Err(format!("lines {:?}", *lines)),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no such log line in {:?}",
-            lines.lock().unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await
 }
 
 async fn post_hostile(p: &Process) {

@@ -34,6 +34,7 @@ use crate::support::config::{otlp_export, queue_handler, trust_dev_pki, webhook_
 use crate::support::helpers::*;
 use crate::support::redis::secret_url;
 use crate::support::serve::ServeProcess;
+use crate::support::wait::{eventually, wait_for};
 use crate::verify_support::{now, PKI};
 
 const TOKEN: &str = "apiAccessTokenNEVEREXPORTED-7f3a";
@@ -81,21 +82,16 @@ impl Collector {
 
     /// Wait (bounded) until `pred` holds for the spans received.
     async fn wait_for(&self, what: &str, pred: impl Fn(&[(String, Span)]) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if pred(&self.spans()) {
-                return;
+        let awaited = format!("the collector gets {what}");
+        wait_for(&awaited, Duration::from_secs(30), async || {
+            let spans = self.spans();
+            if pred(&spans) {
+                return Ok(());
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "collector never got {what}; got {:#?}",
-                self.spans()
-                    .iter()
-                    .map(|(_, s)| s.name.clone())
-                    .collect::<Vec<_>>()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            let names: Vec<_> = spans.iter().map(|(_, s)| s.name.clone()).collect();
+            Err(format!("spans {names:#?}"))
+        })
+        .await;
     }
 }
 
@@ -491,14 +487,10 @@ async fn a_collector_that_never_answers_changes_no_answer() {
         assert_eq!(post_signed(app.addr, &id).await, 200);
     }
     // Once an export hangs on the collector, requests are still answered.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while accepted.lock().unwrap().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no export was tried"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("an export tried", Duration::from_secs(30), async || {
+        !accepted.lock().unwrap().is_empty()
+    })
+    .await;
     for i in 3..6 {
         let id = unique(&format!("otel-hanging-{i}"));
         assert_eq!(post_signed(app.addr, &id).await, 200);

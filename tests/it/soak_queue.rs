@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alexa_endpoint::config::{NatsQueueConfig, QueueBackend};
 use async_nats::jetstream::stream;
@@ -24,6 +24,7 @@ use crate::support::helpers::*;
 use crate::support::nats::NatsServer;
 use crate::support::redis::{secret_url, shared_redis, unique_prefix};
 use crate::support::serve::ServeProcess;
+use crate::support::wait::{eventually, wait_for};
 use crate::verify_support::PKI;
 
 /// Handler deadline: a publish waits at most 0.9 × this for its PubAck.
@@ -144,14 +145,12 @@ async fn soak_two_replicas_queue_to_jetstream_with_a_broker_restart() {
 
     // The stall made the endpoints publish a stored message again (shown
     // by the watcher as a second copy on the subject).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while wire.lock().unwrap().values().all(|&n| n < 2) {
-        assert!(
-            Instant::now() < deadline,
-            "no message was published twice: the stall did not hit an unconfirmed publish"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        "a message published twice (else the stall did not hit an unconfirmed publish)",
+        Duration::from_secs(30),
+        async || wire.lock().unwrap().values().any(|&n| n >= 2),
+    )
+    .await;
 
     // Read the whole stream back.
     let mut stream = nats
@@ -254,15 +253,22 @@ async fn wait_for_refusals(running: &Running, replicas: &[&ServeProcess], what: 
         running.progress.fault_503(),
         publishes(replicas, "failed").await,
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while running.progress.fault_503() == answered || publishes(replicas, "failed").await == failed
-    {
-        assert!(
-            Instant::now() < deadline,
-            "no publish failed and was answered 503 while {what}"
+    let awaited = format!("a publish failed and answered 503 while {what}");
+    wait_for(&awaited, Duration::from_secs(60), async || {
+        let (answered_now, failed_now) = (
+            running.progress.fault_503(),
+            publishes(replicas, "failed").await,
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        if answered_now != answered && failed_now != failed {
+            Ok(())
+        } else {
+            Err(format!(
+                "{answered_now} 503s during faults (was {answered}), \
+                 {failed_now} failed publishes (was {failed})"
+            ))
+        }
+    })
+    .await;
 }
 
 /// Publishes to NATS with `result` ("confirmed", "failed") over `replicas`.

@@ -8,13 +8,14 @@ mod nats;
 mod proxy;
 mod redis_stream;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alexa_endpoint::config::{HandlerKind, QueueBackend, QueueConfig};
 use alexa_endpoint::handlers::connect_skill_from_config;
 use serde_json::{json, Value};
 
 use crate::support::helpers::*;
+use crate::support::wait::wait_for;
 
 /// Handler deadline of the queue tests: a dead broker answers 503 within it.
 const DEADLINE_MS: u64 = 2000;
@@ -74,15 +75,12 @@ async fn publish_count(app: &TestApp, backend: &str, result: &str) -> u64 {
 
 /// Poll `/readyz` until it answers `status` (or panic after [`PATIENCE`]).
 async fn wait_ready(app: &TestApp, status: u16) {
-    let started = Instant::now();
-    loop {
-        if app.admin_get("/readyz").await.status().as_u16() == status {
-            return;
+    let awaited = format!("/readyz answering {status}");
+    wait_for(&awaited, PATIENCE, async || {
+        match app.admin_get("/readyz").await.status().as_u16() {
+            got if got == status => Ok(()),
+            got => Err(format!("{got}")),
         }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "/readyz did not answer {status} within {PATIENCE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
+use super::wait::wait_for;
+
 /// Builds one attempt of message `i`: the body and extra headers. Called for
 /// every attempt, so that a signature can carry a fresh timestamp.
 pub type Prepare = Arc<dyn Fn(usize) -> (Vec<u8>, Vec<(&'static str, String)>) + Send + Sync>;
@@ -182,15 +184,17 @@ impl Running {
     /// Wait until `done(&progress)` holds; panics after a minute (`what`
     /// says which condition) or when every worker finished first.
     pub async fn wait_until(&self, what: &str, done: impl Fn(&Progress) -> bool) {
-        let deadline = Instant::now() + PATIENCE;
-        while !done(&self.progress) {
+        wait_for(what, PATIENCE, async || {
+            if done(&self.progress) {
+                return Ok(());
+            }
             assert!(
                 self.workers.iter().any(|w| !w.is_finished()),
                 "the sender finished before {what}"
             );
-            assert!(Instant::now() < deadline, "no {what} within {PATIENCE:?}");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+            Err(format!("{} deliveries acknowledged", self.progress.acked()))
+        })
+        .await;
     }
 
     /// Wait for every delivery's 200 (a worker's panic is re-raised).

@@ -13,6 +13,8 @@ use tokio::process::Command;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::wait::wait_for;
+
 /// A running test server.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -221,18 +223,21 @@ pub fn command() -> Command {
     cmd
 }
 
-/// Wait until `server` has received at least `n` requests.
-pub async fn wait_for_requests(server: &wiremock::MockServer, n: usize, within: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if server.received_requests().await.map_or(0, |r| r.len()) >= n {
-            return true;
+/// Wait until `server` has received at least `n` requests; panics after
+/// `within`, naming `what` (the awaited event) and the count it saw last.
+pub async fn wait_for_requests(
+    what: &str,
+    server: &wiremock::MockServer,
+    n: usize,
+    within: Duration,
+) {
+    wait_for(what, within, async || {
+        match server.received_requests().await.map_or(0, |r| r.len()) {
+            got if got >= n => Ok(()),
+            got => Err(format!("{got} of {n} requests")),
         }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    })
+    .await;
 }
 
 /// A skill whose message handler counts its runs, then takes `delay`.

@@ -7,3 +7,4 @@ pub mod helpers;
 pub mod nats;
 pub mod redis;
 pub mod serve;
+pub mod wait;

@@ -8,12 +8,13 @@
 
 use std::io::Write;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::jetstream;
 use tokio::process::{Child, Command};
 
 use super::redis::{free_port, in_ci};
+use super::wait::wait_for;
 
 /// How long a (re)started server gets until JetStream answers.
 const START_DEADLINE: Duration = Duration::from_secs(20);
@@ -136,23 +137,26 @@ impl NatsServer {
             .kill_on_drop(true)
             .spawn()
             .expect("spawn nats-server");
-        let deadline = Instant::now() + START_DEADLINE;
-        while !self.jetstream_answers().await {
-            if let Ok(Some(status)) = child.try_wait() {
-                let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-                return Err(format!(
-                    "nats-server on port {} exited before answering: {status}; it said: {}",
-                    self.port,
-                    output.trim()
-                ));
+        let awaited = format!("nats-server on port {} answering", self.port);
+        // Ok(Err(..)): the process exited, no use waiting longer.
+        let answered = wait_for(&awaited, START_DEADLINE, async || {
+            if self.jetstream_answers().await {
+                return Ok(Ok(()));
             }
-            assert!(
-                Instant::now() < deadline,
-                "nats-server on port {} did not answer within {START_DEADLINE:?}",
-                self.port
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    Ok(Err(format!(
+                        "nats-server on port {} exited before answering: {status}; it said: {}",
+                        self.port,
+                        output.trim()
+                    )))
+                }
+                _ => Err("no JetStream answer".to_owned()),
+            }
+        })
+        .await;
+        answered?;
         self.child = Some(child);
         Ok(())
     }

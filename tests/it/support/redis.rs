@@ -11,7 +11,7 @@ use std::net::TcpListener as StdTcpListener;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alexa_endpoint::config::{
     DedupConfig, DedupStoreConfig, OnStoreError, RedisDedupConfig, RedisTarget, SecretUrl,
@@ -20,6 +20,8 @@ use alexa_endpoint::dedup::new_owner_token;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
+
+use super::wait::wait_for;
 
 /// How long a private server gets to answer PING after being spawned.
 const START_DEADLINE: Duration = Duration::from_secs(10);
@@ -333,30 +335,30 @@ impl RedisServer {
             }
         }
         let mut child = cmd.spawn().expect("spawn redis-server");
-        let deadline = Instant::now() + START_DEADLINE;
-        loop {
+        let awaited = format!("redis-server on port {} answering", self.port);
+        // Ok(Err(..)): the process exited, no use waiting longer.
+        let answered = wait_for(&awaited, START_DEADLINE, async || {
             let up = match self.mode {
                 Mode::Tls(_) => TcpStream::connect(("127.0.0.1", self.port)).await.is_ok(),
                 _ => answers_ping(self.port).await,
             };
             if up {
-                break;
+                return Ok(Ok(()));
             }
-            if let Ok(Some(status)) = child.try_wait() {
-                let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-                return Err(format!(
-                    "redis-server on port {} exited before answering: {status}; it said: {}",
-                    self.port,
-                    output.trim()
-                ));
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    Ok(Err(format!(
+                        "redis-server on port {} exited before answering: {status}; it said: {}",
+                        self.port,
+                        output.trim()
+                    )))
+                }
+                _ => Err("no answer".to_owned()),
             }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on port {} did not answer within {START_DEADLINE:?}",
-                self.port
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        })
+        .await;
+        answered?;
         self.child = Some(child);
         Ok(())
     }
@@ -447,22 +449,28 @@ impl RedisCluster {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut conns = Vec::new();
         for node in &nodes {
-            let mut conn = raw_connection(&node.url()).await;
-            loop {
-                let info: String = redis::cmd("CLUSTER")
-                    .arg("INFO")
-                    .query_async(&mut conn)
-                    .await
-                    .unwrap();
-                if info.contains("cluster_state:ok") {
-                    break;
-                }
-                assert!(Instant::now() < deadline, "cluster not ok: {info}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            conns.push((node.port, raw_connection(&node.url()).await));
         }
+        wait_for(
+            "cluster_state:ok on every node",
+            Duration::from_secs(30),
+            async || {
+                for (port, conn) in &mut conns {
+                    let info: String = redis::cmd("CLUSTER")
+                        .arg("INFO")
+                        .query_async(conn)
+                        .await
+                        .unwrap();
+                    if !info.contains("cluster_state:ok") {
+                        return Err(format!("node on port {port}: {info}"));
+                    }
+                }
+                Ok(())
+            },
+        )
+        .await;
         Some(Self { nodes })
     }
 
