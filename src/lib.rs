@@ -63,7 +63,9 @@
 //! - [`dedup`]: the [`DedupStore`](dedup::DedupStore) trait and the guard
 //!   that owns claim → run → finish/release → retry. **A new dedup backend**:
 //!   one module in `dedup/` implementing the trait, one arm in
-//!   [`dedup::from_config`], one `dedup.backend` value in [`config`].
+//!   [`dedup::from_config`], and in `dedup/config.rs` one `dedup.backend`
+//!   value with one [`DedupStoreConfig`](config::DedupStoreConfig) variant
+//!   for its settings.
 //! - `redis_conn.rs` (private): Redis connections (one node or Cluster, TLS)
 //!   shared by the Redis dedup store and the Redis Streams queue.
 //! - [`api`]: the Alexa REST clients (lists, reminders, Skill Messaging,
