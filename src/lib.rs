@@ -51,7 +51,7 @@
 //!   plus `config/default.toml` and the README's table.
 //! - [`envelope`]: request and response types (serde), parsing with
 //!   field-naming errors, the response builder. **A new request type**: one
-//!   [`RequestKind`](envelope::RequestKind) variant in
+//!   [`envelope::RequestKind`] variant in
 //!   `envelope/request_kind.rs` plus its struct (see that module's docs);
 //!   routing, verification tolerance, metrics and logs follow from the kind.
 //! - [`verify`]: cert URL rules, cert chain download and cache, signature,

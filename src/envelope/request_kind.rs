@@ -111,7 +111,7 @@ macro_rules! request_types {
             }
 
             /// Whether Amazon may deliver it late (`AlexaSkillEvent.*`): its
-            /// timestamp tolerance is at least [`LATE_TOLERANCE`].
+            /// timestamp tolerance is at least [`LATE_TOLERANCE`](crate::envelope::LATE_TOLERANCE).
             pub const fn is_delivered_late(self) -> bool {
                 match self {
                     $( $( RequestKind::$kind => $late, )+ )+
