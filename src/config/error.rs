@@ -15,6 +15,8 @@ pub enum ValueSource {
     Env(String),
     /// A TOML text given to [`Config::from_toml`](super::Config::from_toml).
     Text,
+    /// Changed in code after loading (a library user set the field).
+    Code,
 }
 
 impl fmt::Display for ValueSource {
@@ -24,6 +26,7 @@ impl fmt::Display for ValueSource {
             ValueSource::File(path) => write!(f, "set in {}", path.display()),
             ValueSource::Env(var) => write!(f, "set by environment variable {var}"),
             ValueSource::Text => f.write_str("set in the TOML text"),
+            ValueSource::Code => f.write_str("set in code after loading"),
         }
     }
 }

@@ -31,12 +31,38 @@ pub(crate) const PATH_KEYS: &[&str] = &[
 ];
 
 /// Where each value (leaf) of the merged table came from.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Sources {
     leaves: BTreeMap<Vec<String>, ValueSource>,
+    /// The values as loaded (serialized as `check-config` shows them), to
+    /// tell a value changed in code since from one that was loaded.
+    loaded: Option<serde_json::Value>,
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sources")
+            .field("leaves", &self.leaves.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sources {
+    /// Remember `values` (the loaded configuration, serialized) as loaded.
+    pub(crate) fn remember_loaded(&mut self, values: Option<serde_json::Value>) {
+        self.loaded = values;
+    }
+
+    /// Whether the dotted `key` holds another value in `now` than it did
+    /// when loaded (`false` when unknown).
+    pub(crate) fn changed_since_load(&self, key: &str, now: &serde_json::Value) -> bool {
+        let Some(loaded) = &self.loaded else {
+            return false;
+        };
+        let pointer = format!("/{}", key.replace('.', "/"));
+        loaded.pointer(&pointer) != now.pointer(&pointer)
+    }
+
     /// The source of `path`: the value itself, else the first value under
     /// it (a table), else the table it is in; else the default.
     pub(crate) fn of(&self, path: &[String]) -> ValueSource {

@@ -103,6 +103,7 @@ impl Config {
     fn build(layers: Layers) -> Result<Self, ConfigError> {
         let (mut cfg, sources): (Config, Sources) = layers.deserialize()?;
         cfg.sources = sources;
+        cfg.remember_loaded();
         cfg.validate()?;
         Ok(cfg)
     }
@@ -129,12 +130,29 @@ impl Config {
 
     /// A [`ConfigError`] for `problem`, naming where the key's value came from.
     pub(crate) fn error(&self, problem: Problem) -> ConfigError {
-        self.sources.error(problem)
+        ConfigError::Invalid {
+            source_of_value: self.source_of(&problem.key),
+            key: problem.key,
+            reason: problem.reason,
+        }
     }
 
-    /// Where the value of a dotted key came from.
+    /// Where the value of a dotted key came from: the defaults, the file, an
+    /// environment variable, or [`ValueSource::Code`] when it was changed
+    /// in code after loading (the fields are public).
     pub fn source_of(&self, key: &str) -> ValueSource {
-        self.sources.of_key(key)
+        let changed =
+            serde_json::to_value(self).is_ok_and(|now| self.sources.changed_since_load(key, &now));
+        if changed {
+            ValueSource::Code
+        } else {
+            self.sources.of_key(key)
+        }
+    }
+
+    fn remember_loaded(&mut self) {
+        let values = serde_json::to_value(&*self).ok();
+        self.sources.remember_loaded(values);
     }
 
     /// The effective configuration, secrets redacted: displays as TOML (what
@@ -183,6 +201,7 @@ impl Default for Config {
         match layers.deserialize::<Config>() {
             Ok((mut cfg, sources)) => {
                 cfg.sources = sources;
+                cfg.remember_loaded();
                 cfg
             }
             Err(e) => panic!("embedded default config is invalid: {e}"),

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alexa_endpoint::config::{Config, DedupStoreConfig, MemoryDedupConfig};
+use alexa_endpoint::config::{
+    Config, ConfigError, DedupStoreConfig, MemoryDedupConfig, ValueSource,
+};
 use alexa_endpoint::dedup::MemoryStore;
 use alexa_endpoint::{Endpoint, ServeError, Server, Skill, StartupError};
 
@@ -63,12 +65,24 @@ fn verifying(c: &mut Config) {
     c.verification.skill_ids = vec!["amzn1.ask.skill.test".into()];
 }
 
+/// `err` names `key` and says its value was set in code, not loaded.
 fn names_key(err: &StartupError, key: &str) {
     match err {
-        StartupError::Config(e) => assert_eq!(e.key(), Some(key), "{e}"),
+        StartupError::Config(ConfigError::Invalid {
+            key: named,
+            source_of_value,
+            ..
+        }) => {
+            assert_eq!(named, key, "{err}");
+            assert_eq!(*source_of_value, ValueSource::Code, "{err}");
+        }
         other => panic!("want a config error naming {key}, got {other}"),
     }
-    assert!(err.to_string().contains(&format!("`{key}`")), "{err}");
+    let shown = err.to_string();
+    assert!(
+        shown.contains(&format!("`{key}` (set in code after loading)")),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -122,4 +136,24 @@ async fn bind_endpoint_refuses_an_invalid_config() {
     }
     // The valid one still binds.
     Server::bind_endpoint(endpoint, cfg).await.unwrap();
+}
+
+/// A key keeps the source it was loaded from until code changes it.
+#[test]
+fn source_of_tells_loaded_values_from_values_set_in_code() {
+    let env = [
+        ("ALEXA_ENDPOINT_SERVER__MAX_IN_FLIGHT", "77"),
+        ("ALEXA_ENDPOINT_VERIFICATION__ALLOW_ANY_SKILL", "true"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let mut cfg = Config::load_with_env(None, env).expect("valid config");
+    let var = ValueSource::Env("ALEXA_ENDPOINT_SERVER__MAX_IN_FLIGHT".into());
+    assert_eq!(cfg.source_of("server.max_in_flight"), var);
+    assert_eq!(cfg.source_of("server.path"), ValueSource::Default);
+
+    cfg.server.path = "/elsewhere".into();
+    assert_eq!(cfg.source_of("server.path"), ValueSource::Code);
+    assert_eq!(cfg.source_of("server.max_in_flight"), var);
+    cfg.server.max_in_flight = 78;
+    assert_eq!(cfg.source_of("server.max_in_flight"), ValueSource::Code);
 }
