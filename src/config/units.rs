@@ -52,28 +52,43 @@ pub(crate) fn range<T: PartialOrd + Display>(
 
 /// A `_secs` key must lie in `min..=max` seconds.
 pub(crate) fn secs_range(key: &str, value: Duration, min: u64, max: u64) -> Result<(), Problem> {
-    if value < Duration::from_secs(min) || value > Duration::from_secs(max) {
-        return Err(Problem::new(
-            key,
-            format!(
-                "must be between {min} and {max}{} (got {})",
-                human(Duration::from_secs(max)),
-                value.as_secs()
-            ),
-        ));
-    }
-    Ok(())
+    duration_range(
+        key,
+        value,
+        min,
+        max,
+        Duration::from_secs,
+        value.as_secs().into(),
+    )
 }
 
 /// A `_ms` key must lie in `min..=max` milliseconds.
 pub(crate) fn millis_range(key: &str, value: Duration, min: u64, max: u64) -> Result<(), Problem> {
-    if value < Duration::from_millis(min) || value > Duration::from_millis(max) {
+    duration_range(
+        key,
+        value,
+        min,
+        max,
+        Duration::from_millis,
+        value.as_millis(),
+    )
+}
+
+/// `value` must lie in `min..=max` of `unit`; `got` is `value` in that unit.
+fn duration_range(
+    key: &str,
+    value: Duration,
+    min: u64,
+    max: u64,
+    unit: fn(u64) -> Duration,
+    got: u128,
+) -> Result<(), Problem> {
+    if value < unit(min) || value > unit(max) {
         return Err(Problem::new(
             key,
             format!(
-                "must be between {min} and {max}{} (got {})",
-                human(Duration::from_millis(max)),
-                value.as_millis()
+                "must be between {min} and {max}{} (got {got})",
+                human(unit(max))
             ),
         ));
     }
