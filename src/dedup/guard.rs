@@ -112,22 +112,18 @@ impl DedupGuard {
         F: Future<Output = T>,
     {
         let owner = new_owner_token();
-        let span = spans::dedup_span("dedup_claim", self.store.name());
-        let claimed = self
-            .store
-            .claim(id, &owner, self.claim_ttl)
-            .instrument(span.clone())
-            .await;
-        spans::record_result(
-            &span,
-            match &claimed {
+        let claimed = traced(
+            "dedup_claim",
+            self.store.name(),
+            self.store.claim(id, &owner, self.claim_ttl),
+            |claimed| match claimed {
                 Ok(Claim::New) => "new",
                 Ok(Claim::Done) => "done",
                 Ok(Claim::InProgress) => "in_progress",
                 Err(_) => "error",
             },
-        );
-        drop(span);
+        )
+        .await;
         match claimed {
             Ok(Claim::New) => {}
             Ok(Claim::Done) => {
@@ -152,16 +148,14 @@ impl DedupGuard {
         let result = work.await;
         if succeeded(&result) {
             self.finish(id, owner).await;
-        } else if let Err(e) = {
-            let span = spans::dedup_span("dedup_release", self.store.name());
-            let released = self
-                .store
-                .release(id, &owner)
-                .instrument(span.clone())
-                .await;
-            spans::record_result(&span, if released.is_ok() { "ok" } else { "error" });
-            released
-        } {
+        } else if let Err(e) = traced(
+            "dedup_release",
+            self.store.name(),
+            self.store.release(id, &owner),
+            ok_or_error,
+        )
+        .await
+        {
             self.store_failed();
             tracing::warn!(request_id = %id, error = %e,
                 "could not release the claim; a re-delivery waits until it expires");
@@ -172,14 +166,13 @@ impl DedupGuard {
     /// Mark done; on failure keep retrying in a tracked task while the claim
     /// still blocks re-deliveries.
     async fn finish(&self, id: &str, owner: String) {
-        let span = spans::dedup_span("dedup_finish", self.store.name());
-        let finished = self
-            .store
-            .finish(id, &owner, self.done_ttl)
-            .instrument(span.clone())
-            .await;
-        spans::record_result(&span, if finished.is_ok() { "ok" } else { "error" });
-        drop(span);
+        let finished = traced(
+            "dedup_finish",
+            self.store.name(),
+            self.store.finish(id, &owner, self.done_ttl),
+            ok_or_error,
+        )
+        .await;
         if let Err(e) = finished {
             self.store_failed();
             tracing::warn!(request_id = %id, error = %e, "could not mark the message handled; retrying");
@@ -192,6 +185,28 @@ impl DedupGuard {
                 self.on_error.clone(),
             ));
         }
+    }
+}
+
+/// Run one store call in its `name` span and record the result `outcome`
+/// names.
+async fn traced<T>(
+    name: &'static str,
+    store: &'static str,
+    call: impl Future<Output = Result<T, StoreError>>,
+    outcome: impl FnOnce(&Result<T, StoreError>) -> &'static str,
+) -> Result<T, StoreError> {
+    let span = spans::dedup_span(name, store);
+    let result = call.instrument(span.clone()).await;
+    spans::record_result(&span, outcome(&result));
+    result
+}
+
+fn ok_or_error(result: &Result<(), StoreError>) -> &'static str {
+    if result.is_ok() {
+        "ok"
+    } else {
+        "error"
     }
 }
 
