@@ -111,7 +111,6 @@ impl RedisStore {
         key
     }
 
-    /// Run one script call; map its integer answer.
     /// `SET key owner NX PX ttl`: whether the key was free and is now held.
     async fn set_nx(&self, key: &str, owner: &str, ttl_ms: u64) -> Result<bool, StoreError> {
         let mut cmd = redis::cmd("SET");
@@ -134,6 +133,7 @@ impl RedisStore {
             .await
     }
 
+    /// Run one script call; its integer answer.
     async fn script(&self, call: ScriptCall<'_>) -> Result<i64, StoreError> {
         self.inner
             .call(|mut conn| async move { call.invoke(&mut conn).await })
