@@ -205,9 +205,6 @@ impl<'de> Deserialize<'de> for QueueConfig {
 impl QueueConfig {
     /// Check what serde cannot: URL schemes, non-empty names, bounds.
     pub(crate) fn validate(&self) -> Result<(), Problem> {
-        fn invalid(key: &'static str, reason: impl Into<String>) -> Problem {
-            Problem::new(key, reason)
-        }
         range(
             "handler.queue.max_in_flight",
             self.max_in_flight,
@@ -217,7 +214,7 @@ impl QueueConfig {
         let (url, schemes): (&SecretUrl, &[&str]) = match &self.backend {
             QueueBackend::Nats(n) => {
                 if n.subject.is_empty() || n.subject.contains(['*', '>', ' ']) {
-                    return Err(invalid(
+                    return Err(Problem::new(
                         "handler.queue.subject",
                         "must be a concrete subject (no wildcards, no spaces)",
                     ));
@@ -226,7 +223,7 @@ impl QueueConfig {
             }
             QueueBackend::Amqp(a) => {
                 if a.exchange.is_empty() {
-                    return Err(invalid(
+                    return Err(Problem::new(
                         "handler.queue.exchange",
                         "must name an exchange (the default exchange \"\" is not allowed)",
                     ));
@@ -235,13 +232,13 @@ impl QueueConfig {
             }
             QueueBackend::RedisStream(r) => {
                 if r.stream.is_empty() {
-                    return Err(invalid("handler.queue.stream", "must not be empty"));
+                    return Err(Problem::new("handler.queue.stream", "must not be empty"));
                 }
                 if let Some(maxlen) = r.maxlen {
                     range("handler.queue.maxlen", maxlen, 1, 1_000_000_000)?;
                 }
                 if r.redis_tls_ca.is_some() && !is_tls_url(&r.url) {
-                    return Err(invalid(
+                    return Err(Problem::new(
                         "handler.queue.redis_tls_ca",
                         "is set, but handler.queue.url is not a rediss:// URL",
                     ));
@@ -252,7 +249,7 @@ impl QueueConfig {
         if schemes.contains(&url.scheme()) {
             Ok(())
         } else {
-            Err(invalid(
+            Err(Problem::new(
                 "handler.queue.url",
                 format!("must be a URL with scheme {}", schemes.join(" or ")),
             ))
