@@ -61,15 +61,9 @@ impl RedisStreamPublisher {
         timeout: Duration,
     ) -> Result<Self, HandlerSetupError> {
         let redactor = Redactor::new(&cfg.url);
-        let client = redis_client(cfg, timeout).map_err(|e| {
-            let key = match e {
-                RedisSetupError::TlsCa { .. } => TLS_CA_KEY,
-                _ => URL_KEY,
-            };
-            HandlerSetupError {
-                key,
-                reason: redactor.clean(e),
-            }
+        let client = redis_client(cfg, timeout).map_err(|e| HandlerSetupError {
+            key: e.key(),
+            reason: redactor.clean(e.reason()),
         })?;
         let conn = match tokio::time::timeout(STARTUP_TIMEOUT, client.connect()).await {
             Ok(Ok(conn)) => conn,
