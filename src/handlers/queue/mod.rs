@@ -82,6 +82,8 @@ pub struct Queue {
 struct Inner {
     publisher: Box<dyn Publisher>,
     backend: &'static str,
+    /// `messaging.system` of the publish span (`nats`, `rabbitmq`, `redis`).
+    system: &'static str,
     include_token: bool,
     permits: Semaphore,
     timeout: Duration,
@@ -104,21 +106,19 @@ impl Queue {
                 Box::new(redis_stream::RedisStreamPublisher::connect(r, timeout).await?)
             }
         };
-        let mut queue = Self::with_publisher(
+        let destination = match &cfg.backend {
+            QueueBackend::Nats(n) => n.subject.clone(),
+            QueueBackend::Amqp(a) => a.exchange.clone(),
+            QueueBackend::RedisStream(r) => r.stream.clone(),
+        };
+        Ok(Self::build(
             publisher,
             cfg.backend.name(),
+            destination,
             cfg.include_token,
             cfg.max_in_flight,
             timeout,
-        );
-        if let Some(inner) = Arc::get_mut(&mut queue.inner) {
-            inner.destination = match &cfg.backend {
-                QueueBackend::Nats(n) => n.subject.clone(),
-                QueueBackend::Amqp(a) => a.exchange.clone(),
-                QueueBackend::RedisStream(r) => r.stream.clone(),
-            };
-        }
-        Ok(queue)
+        ))
     }
 
     /// A handler over any [`Publisher`].
@@ -129,14 +129,38 @@ impl Queue {
         max_in_flight: usize,
         timeout: Duration,
     ) -> Self {
+        let destination = backend.to_owned();
+        Self::build(
+            publisher,
+            backend,
+            destination,
+            include_token,
+            max_in_flight,
+            timeout,
+        )
+    }
+
+    fn build(
+        publisher: Box<dyn Publisher>,
+        backend: &'static str,
+        destination: String,
+        include_token: bool,
+        max_in_flight: usize,
+        timeout: Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 publisher,
                 backend,
+                system: match backend {
+                    "amqp" => "rabbitmq",
+                    "redis-stream" => "redis",
+                    other => other,
+                },
                 include_token,
                 permits: Semaphore::new(max_in_flight),
                 timeout,
-                destination: backend.to_owned(),
+                destination,
             }),
         }
     }
@@ -153,13 +177,8 @@ impl Queue {
             Err(_) => Err(PublishError::Saturated),
             Ok(_permit) => {
                 let body = message_body(ctx, msg, inner.include_token)?;
-                let system = match inner.backend {
-                    "amqp" => "rabbitmq",
-                    "redis-stream" => "redis",
-                    other => other,
-                };
                 // Publishers add this span's `traceparent` to the message.
-                let span = spans::publish_span(system, &inner.destination);
+                let span = spans::publish_span(inner.system, &inner.destination);
                 let publish = inner.publisher.publish(ctx.request_id(), body);
                 let result = match tokio::time::timeout(inner.timeout, publish)
                     .instrument(span.clone())
