@@ -123,7 +123,7 @@ impl Layers {
             .parse()
             .map_err(|e: toml::de::Error| ConfigError::Load {
                 path: file.map_or_else(|| PathBuf::from("<toml text>"), Path::to_path_buf),
-                reason: e.to_string().trim_end().to_owned(),
+                reason: syntax_error(text, &e),
             })?;
         if let Some(dir) = file.and_then(Path::parent) {
             resolve_paths(&mut table, dir);
@@ -250,6 +250,19 @@ fn scalar(text: &str) -> Value {
         }
     }
     Value::String(text.to_owned())
+}
+
+/// A TOML syntax error as its position and message only: toml's own text
+/// quotes the offending line, which may hold a password or a secret.
+fn syntax_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    let Some(at) = e.span().map(|span| span.start.min(text.len())) else {
+        return format!("TOML syntax error: {message}");
+    };
+    let before = text.as_bytes().get(..at).unwrap_or_default();
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    format!("TOML syntax error at line {line}, column {column}: {message}")
 }
 
 fn insert_path(table: &mut Table, path: &[String], value: Value) {
@@ -484,6 +497,23 @@ mod tests {
         assert!(
             err.to_string().contains("expected one of: n, name, kind"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_position_but_never_quotes_the_line() {
+        let err = Layers::default()
+            .add_toml(
+                "[dedup]\nbackend = \"redis\"\nredis_url = \"redis://:s3cret@cache:6379\n",
+                ValueSource::Text,
+                None,
+            )
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(
+            text.contains("TOML syntax error at line 3, column "),
+            "{text}"
         );
     }
 
