@@ -540,8 +540,9 @@ async fn dedup_redis_keys_live_under_prefix_with_their_ttls() {
 
 // ---- redis (private server: counting, faults) -----------------------------
 
-/// Claim + finish is two round trips: a plain `SET NX` claims, one `EVALSHA`
-/// finishes (Redis counts the script's own `GET` and `SET` too), nothing else.
+/// A new message is a `SET NX` + `GET` claim (pipelined) and one `EVALSHA`
+/// finish (Redis counts the script's own `GET` and `SET` too); a duplicate
+/// is the claim's `SET NX` + `GET` alone. No script loads, no pings.
 #[tokio::test]
 async fn dedup_redis_message_costs_two_round_trips() {
     let Some(server) = RedisServer::start().await else {
@@ -568,21 +569,43 @@ async fn dedup_redis_message_costs_two_round_trips() {
         .await
         .unwrap();
 
-    let calls = |cmd: &str| -> u64 {
-        stats
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("cmdstat_{cmd}:calls=")))
-            .and_then(|rest| rest.split(',').next())
-            .map_or(0, |n| n.parse().unwrap())
-    };
+    let calls = |cmd: &str| command_calls(&stats, cmd);
     assert_eq!(calls("evalsha"), 1, "{stats}");
-    // The claim's SET NX plus the finish script's SET; the script's GET only.
-    assert_eq!((calls("set"), calls("get")), (2, 1), "{stats}");
+    // The claim's SET NX and GET, plus the finish script's GET and SET.
+    assert_eq!((calls("set"), calls("get")), (2, 2), "{stats}");
     assert_eq!(
         calls("eval") + calls("script") + calls("ping"),
         0,
         "{stats}"
     );
+
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let dup = store.claim(&id, &new_owner_token(), LONG).await.unwrap();
+    assert_eq!(dup, Claim::Done);
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let calls = |cmd: &str| command_calls(&stats, cmd);
+    assert_eq!(
+        (calls("set"), calls("get"), calls("evalsha")),
+        (1, 1, 0),
+        "{stats}"
+    );
+}
+
+/// How often `cmd` ran, from `INFO commandstats`.
+fn command_calls(stats: &str, cmd: &str) -> u64 {
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{cmd}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
 }
 
 /// Start-up never waits for Redis; once Redis appears, the same store works.

@@ -3,10 +3,10 @@
 //!
 //! Layout: key `key_prefix + request_id`, value the owner token while
 //! claimed, [`DONE`] once finished; the key's own expiry is the claim TTL or
-//! the done TTL. Each operation is one atomic command on one key, so one
-//! round trip and single-slot in a Cluster: a message costs two round trips
-//! (claim: a plain `SET NX`, plus a `GET` only when the key is taken;
-//! finish: a Lua compare-and-set).
+//! the done TTL. Each operation is one round trip on one key (single-slot in
+//! a Cluster): a new message costs two (claim: a plain `SET NX` pipelined
+//! with a `GET` that tells who holds a taken key; finish: a Lua
+//! compare-and-set), a duplicate one (the claim).
 //!
 //! The store also watches for the server losing its data: see [`marker`].
 
@@ -111,26 +111,29 @@ impl RedisStore {
         key
     }
 
-    /// `SET key owner NX PX ttl`: whether the key was free and is now held.
-    async fn set_nx(&self, key: &str, owner: &str, ttl_ms: u64) -> Result<bool, StoreError> {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(key).arg(owner).arg("NX").arg("PX").arg(ttl_ms);
-        let cmd = &cmd;
-        let reply: Option<redis::Value> = self
+    /// `SET key owner NX PX ttl` and `GET key`, pipelined: one round trip.
+    /// Whether the key was free and is now held, and else what holds it
+    /// (`None`: it expired or was released between the two commands).
+    async fn set_nx_or_get(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl_ms: u64,
+    ) -> Result<(bool, Option<String>), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(key)
+            .arg(owner)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms);
+        pipe.cmd("GET").arg(key);
+        let pipe = &pipe;
+        let (set, holder): (Option<redis::Value>, Option<String>) = self
             .inner
-            .call(|mut conn| async move { cmd.query_async(&mut conn).await })
+            .call(|mut conn| async move { pipe.query_async(&mut conn).await })
             .await?;
-        Ok(matches!(reply, Some(redis::Value::Okay)))
-    }
-
-    /// `GET key`.
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let mut cmd = redis::cmd("GET");
-        cmd.arg(key);
-        let cmd = &cmd;
-        self.inner
-            .call(|mut conn| async move { cmd.query_async(&mut conn).await })
-            .await
+        Ok((matches!(set, Some(redis::Value::Okay)), holder))
     }
 
     /// Run one script call; its integer answer.
@@ -244,15 +247,15 @@ impl DedupStore for RedisStore {
         debug_assert_ne!(owner, DONE, "owner token collides with the done mark");
         let key = self.key(request_id);
         let ttl = px(claim_ttl);
-        // A new message, the common case, costs one plain `SET NX` (cheaper
-        // for Redis than a script); only a taken key costs a `GET` to tell
-        // whose it is. The key can expire or be released between the two:
-        // then the claim is tried again.
+        // One round trip, no script (the claim script cost Redis twice the
+        // time of a `SET NX`): the `GET` tells who holds a taken key. The key
+        // can expire or be released between the two: then try again.
         for _ in 0..CLAIM_ATTEMPTS {
-            if self.set_nx(&key, owner, ttl).await? {
+            let (claimed, holder) = self.set_nx_or_get(&key, owner, ttl).await?;
+            if claimed {
                 return Ok(Claim::New);
             }
-            match self.get(&key).await?.as_deref() {
+            match holder.as_deref() {
                 // The holder's own retried claim (a reply lost on the way).
                 Some(v) if v == owner => return Ok(Claim::New),
                 Some(DONE) => return Ok(Claim::Done),
