@@ -230,13 +230,8 @@ async fn sighup_in_http_mode_is_logged_and_the_process_keeps_serving() {
             })
             .count()
     };
-    let pid = child.id().unwrap().to_string();
     for n in 1..=2 {
-        let hup = std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap();
-        assert!(hup.success());
+        send_signal(&child, "-HUP");
         // Wait for the log line that says it was ignored.
         let awaited = format!("a log line for SIGHUP {n}");
         eventually(&awaited, Duration::from_secs(30), async || {

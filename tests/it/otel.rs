@@ -54,10 +54,7 @@ impl Collector {
         let app = Router::new()
             .route("/v1/traces", post(receive))
             .with_state(collector.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (collector, addr)
+        (collector, serve_router(app).await)
     }
 
     /// Every span received so far, with its resource's `service.name`.
@@ -499,12 +496,7 @@ async fn a_collector_that_never_answers_changes_no_answer() {
 
     // And SIGTERM still ends the process, with exit code 0.
     let mut child = app.child;
-    let pid = child.id().unwrap().to_string();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    send_signal(&child, "-TERM");
     let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
         .await
         .expect("the process exits despite the hanging collector")

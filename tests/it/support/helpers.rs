@@ -9,7 +9,7 @@ use std::time::Duration;
 use alexa_endpoint::config::Config;
 use alexa_endpoint::{Server, Skill};
 
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -221,6 +221,24 @@ pub fn command() -> Command {
     }
     cmd.env("RUST_LOG", "info").kill_on_drop(true);
     cmd
+}
+
+/// Send `signal` (`"-TERM"`, `"-STOP"`, ...) to the running `child` with kill(1).
+pub fn send_signal(child: &Child, signal: &str) {
+    let pid = child.id().expect("the process is running").to_string();
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {signal} {pid} failed");
+}
+
+/// Serve `app` on a fresh loopback port in the background; its address.
+pub async fn serve_router(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
 }
 
 /// Wait until `server` has received at least `n` requests; panics after

@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use tokio::process::{Child, Command};
 
+use super::helpers::send_signal;
 use super::redis::{free_port, in_ci};
 use super::wait::wait_for;
 
@@ -90,25 +91,16 @@ impl NatsServer {
     /// SIGSTOP the server: connections stay open, nothing is answered, and
     /// what clients send waits in the socket buffers.
     pub fn pause(&self) {
-        self.signal("-STOP");
+        send_signal(self.running(), "-STOP");
     }
 
     /// SIGCONT a paused server: it reads and handles the backlog.
     pub fn resume(&self) {
-        self.signal("-CONT");
+        send_signal(self.running(), "-CONT");
     }
 
-    fn signal(&self, sig: &str) {
-        let pid = self
-            .child
-            .as_ref()
-            .and_then(Child::id)
-            .expect("nats-server is running");
-        let status = std::process::Command::new("kill")
-            .args([sig, &pid.to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {sig} {pid} failed");
+    fn running(&self) -> &Child {
+        self.child.as_ref().expect("nats-server is running")
     }
 
     /// Start the server again on the same port and store; returns once

@@ -21,6 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
+use super::helpers::send_signal;
 use super::wait::wait_for;
 
 /// How long a private server gets to answer PING after being spawned.
@@ -267,25 +268,16 @@ impl RedisServer {
 
     /// SIGSTOP the server: connections stay open but nothing is answered.
     pub fn pause(&self) {
-        self.signal("-STOP");
+        send_signal(self.running(), "-STOP");
     }
 
     /// SIGCONT a paused server.
     pub fn resume(&self) {
-        self.signal("-CONT");
+        send_signal(self.running(), "-CONT");
     }
 
-    fn signal(&self, sig: &str) {
-        let pid = self
-            .child
-            .as_ref()
-            .and_then(Child::id)
-            .expect("redis-server is running");
-        let status = std::process::Command::new("kill")
-            .args([sig, &pid.to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {sig} {pid} failed");
+    fn running(&self) -> &Child {
+        self.child.as_ref().expect("redis-server is running")
     }
 
     /// Spawn on `self.port` and wait (bounded) until it listens; `Err` when
