@@ -2,11 +2,11 @@
 //! RabbitMQ, Redis), through the real server. Broker outages are made with a
 //! TCP proxy in front of the broker that the test cuts and restores.
 
-mod amqp;
+pub(crate) mod amqp;
 mod config;
-mod nats;
+pub(crate) mod nats;
 mod proxy;
-mod redis_stream;
+pub(crate) mod redis_stream;
 
 use std::time::Duration;
 
