@@ -233,6 +233,37 @@ pub fn send_signal(child: &Child, signal: &str) {
     assert!(status.success(), "kill {signal} {pid} failed");
 }
 
+/// Wait (bounded by `within`) until the just spawned server `name` on `port`
+/// `answers`; `Err` with what it wrote to `log` when it exited first (port
+/// taken, bad arguments, ...).
+pub async fn wait_until_answering(
+    name: &str,
+    port: u16,
+    child: &mut Child,
+    log: &std::path::Path,
+    within: Duration,
+    mut answers: impl AsyncFnMut() -> bool,
+) -> Result<(), String> {
+    let awaited = format!("{name} on port {port} answering");
+    // Ok(Err(..)): the process exited, no use waiting longer.
+    wait_for(&awaited, within, async || {
+        if answers().await {
+            return Ok(Ok(()));
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let output = std::fs::read_to_string(log).unwrap_or_default();
+                Ok(Err(format!(
+                    "{name} on port {port} exited before answering: {status}; it said: {}",
+                    output.trim()
+                )))
+            }
+            _ => Err("no answer".to_owned()),
+        }
+    })
+    .await
+}
+
 /// Serve `app` on a fresh loopback port in the background; its address.
 pub async fn serve_router(app: axum::Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

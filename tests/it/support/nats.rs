@@ -13,9 +13,8 @@ use std::time::Duration;
 use async_nats::jetstream;
 use tokio::process::{Child, Command};
 
-use super::helpers::send_signal;
+use super::helpers::{send_signal, wait_until_answering};
 use super::redis::{free_port, in_ci};
-use super::wait::wait_for;
 
 /// How long a (re)started server gets until JetStream answers.
 const START_DEADLINE: Duration = Duration::from_secs(20);
@@ -129,26 +128,15 @@ impl NatsServer {
             .kill_on_drop(true)
             .spawn()
             .expect("spawn nats-server");
-        let awaited = format!("nats-server on port {} answering", self.port);
-        // Ok(Err(..)): the process exited, no use waiting longer.
-        let answered = wait_for(&awaited, START_DEADLINE, async || {
-            if self.jetstream_answers().await {
-                return Ok(Ok(()));
-            }
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-                    Ok(Err(format!(
-                        "nats-server on port {} exited before answering: {status}; it said: {}",
-                        self.port,
-                        output.trim()
-                    )))
-                }
-                _ => Err("no JetStream answer".to_owned()),
-            }
-        })
-        .await;
-        answered?;
+        wait_until_answering(
+            "nats-server",
+            self.port,
+            &mut child,
+            &log_path,
+            START_DEADLINE,
+            async || self.jetstream_answers().await,
+        )
+        .await?;
         self.child = Some(child);
         Ok(())
     }
