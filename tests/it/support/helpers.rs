@@ -272,6 +272,18 @@ pub async fn serve_router(app: axum::Router) -> SocketAddr {
     addr
 }
 
+/// The value of `series` (`name` or `name{labels}`, exactly as exposed) in
+/// the Prometheus text `exposition` of `/metrics`.
+pub fn metric_value(exposition: &str, series: &str) -> Option<f64> {
+    exposition.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
 /// Wait until `server` has received at least `n` requests; panics after
 /// `within`, naming `what` (the awaited event) and the count it saw last.
 pub async fn wait_for_requests(
