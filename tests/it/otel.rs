@@ -450,6 +450,19 @@ async fn a_collector_that_refuses_connections_changes_no_answer() {
         &[],
     )
     .await;
+    // Export is on (so the refusals below are really met), as the process says.
+    eventually(
+        "the export-on log line",
+        Duration::from_secs(30),
+        async || {
+            app.lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains("trace export on"))
+        },
+    )
+    .await;
     for i in 0..5 {
         let id = unique(&format!("otel-refused-{i}"));
         assert_eq!(post_signed(app.addr, &id).await, 200);
