@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alexa_endpoint::config::{Config, HandlerKind};
-use alexa_endpoint::dev::{refresh_timestamp, sign_body};
+use alexa_endpoint::dev::refresh_timestamp;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
@@ -176,7 +176,7 @@ fn signed(
     v["context"]["System"]["application"] = json!({ "applicationId": SKILL_ID });
     let body = serde_json::to_vec(&v).unwrap();
     let body = refresh_timestamp(&body, now(), None).unwrap();
-    let headers = sign_body(&PKI, &body).unwrap().header_map();
+    let headers = crate::verify_support::signed(&PKI, &body);
     (body, headers)
 }
 
