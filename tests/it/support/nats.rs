@@ -14,14 +14,10 @@ use async_nats::jetstream;
 use tokio::process::{Child, Command};
 
 use super::helpers::{send_signal, wait_until_answering};
-use super::redis::{free_port, in_ci};
+use super::redis::{free_port, in_ci, PORT_ATTEMPTS};
 
 /// How long a (re)started server gets until JetStream answers.
 const START_DEADLINE: Duration = Duration::from_secs(20);
-
-/// Attempts at finding a port the first start can bind (another process may
-/// take a free port between our probe and the server's bind).
-const PORT_ATTEMPTS: usize = 5;
 
 /// A private `nats-server -js` on its own port and store, killed when dropped.
 pub struct NatsServer {
