@@ -189,6 +189,8 @@ if [[ " $VARIANTS" == *:redis+nats* ]]; then
     (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && break
     sleep 0.1
   done
+  (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null \
+    || die "private nats-server did not start (see $BENCH_DIR/nats.log)"
   echo "private nats-server (JetStream, file storage) on 127.0.0.1:$NATS_PORT, pinned to CPU $REDIS_CPU, nice $REDIS_NICE" >&2
 fi
 config="$BENCH_DIR/endpoint.toml"

@@ -85,11 +85,8 @@ async fn assert_failed_at_once(app: &TestApp) {
 }
 
 fn retries_metric(metrics: &str, api: &str) -> Option<u64> {
-    let prefix = format!("alexa_endpoint_api_retries_total{{api=\"{api}\"}} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|v| v.parse().ok())
+    let series = format!("alexa_endpoint_api_retries_total{{api=\"{api}\"}}");
+    metric_value(metrics, &series).map(|v| v as u64)
 }
 
 #[tokio::test]

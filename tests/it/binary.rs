@@ -39,12 +39,7 @@ async fn sigterm_lets_the_in_flight_request_finish_with_200_then_exits_0() {
         Duration::from_secs(10),
     )
     .await;
-    let pid = child.id().unwrap().to_string();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    send_signal(&child, "-TERM");
     let res = request.await.unwrap().expect("answered despite SIGTERM");
     assert_eq!(res.status(), 200);
     assert_eq!(

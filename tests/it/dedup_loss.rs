@@ -17,12 +17,6 @@ use crate::support::wait::{eventually, holds_for, wait_for};
 const METRIC: &str = "alexa_endpoint_dedup_store_resets_total";
 
 /// The value of `name` in the exposition text (`None` when absent).
-fn metric_value(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 async fn resets_metric(app: &TestApp) -> f64 {
     let text = app.admin_get("/metrics").await.text().await.unwrap();
     metric_value(&text, METRIC).unwrap_or_else(|| panic!("no {METRIC} in:\n{text}"))

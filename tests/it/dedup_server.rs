@@ -362,12 +362,7 @@ async fn sigterm_mid_handler_finishes_the_claim_before_exit() {
         Duration::from_secs(10),
     )
     .await;
-    let pid = child.id().unwrap().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    send_signal(&child, "-TERM");
     assert_eq!(in_flight.await.unwrap().unwrap().status(), 200);
     assert!(child.wait().await.unwrap().success());
 

@@ -25,8 +25,7 @@ fn sample_json(name: &str) -> Value {
 /// Metric value of one exact series line prefix, e.g. `name{labels}`.
 async fn metric(app: &TestApp, series: &str) -> Option<f64> {
     let text = app.admin_get("/metrics").await.text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+    metric_value(&text, series)
 }
 
 #[tokio::test]

@@ -9,10 +9,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alexa_endpoint::config::{
-    AmqpQueueConfig, Config, HandlerKind, NatsQueueConfig, QueueBackend, RedisStreamQueueConfig,
-};
-use alexa_endpoint::dev::{refresh_timestamp, sign_body};
+use alexa_endpoint::config::{Config, HandlerKind};
+use alexa_endpoint::dev::refresh_timestamp;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
@@ -30,9 +28,10 @@ use tokio::process::Child;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::queue;
 use crate::support::config::{otlp_export, queue_handler, trust_dev_pki, webhook_handler};
 use crate::support::helpers::*;
-use crate::support::redis::secret_url;
+use crate::support::redis::{raw_connection, shared_redis};
 use crate::support::serve::ServeProcess;
 use crate::support::wait::{eventually, wait_for};
 use crate::verify_support::{now, PKI};
@@ -54,10 +53,7 @@ impl Collector {
         let app = Router::new()
             .route("/v1/traces", post(receive))
             .with_state(collector.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (collector, addr)
+        (collector, serve_router(app).await)
     }
 
     /// Every span received so far, with its resource's `service.name`.
@@ -180,7 +176,7 @@ fn signed(
     v["context"]["System"]["application"] = json!({ "applicationId": SKILL_ID });
     let body = serde_json::to_vec(&v).unwrap();
     let body = refresh_timestamp(&body, now(), None).unwrap();
-    let headers = sign_body(&PKI, &body).unwrap().header_map();
+    let headers = crate::verify_support::signed(&PKI, &body);
     (body, headers)
 }
 
@@ -454,6 +450,19 @@ async fn a_collector_that_refuses_connections_changes_no_answer() {
         &[],
     )
     .await;
+    // Export is on (so the refusals below are really met), as the process says.
+    eventually(
+        "the export-on log line",
+        Duration::from_secs(30),
+        async || {
+            app.lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains("trace export on"))
+        },
+    )
+    .await;
     for i in 0..5 {
         let id = unique(&format!("otel-refused-{i}"));
         assert_eq!(post_signed(app.addr, &id).await, 200);
@@ -499,12 +508,7 @@ async fn a_collector_that_never_answers_changes_no_answer() {
 
     // And SIGTERM still ends the process, with exit code 0.
     let mut child = app.child;
-    let pid = child.id().unwrap().to_string();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    send_signal(&child, "-TERM");
     let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
         .await
         .expect("the process exits despite the hanging collector")
@@ -538,19 +542,14 @@ fn trace_id_of(traceparent: &str) -> String {
 
 #[tokio::test]
 async fn a_redis_stream_entry_carries_the_traceparent_field() {
+    let Some(redis_url) = shared_redis().await else {
+        return;
+    };
     let (collector, collector_addr) = Collector::start().await;
     let stream = unique("otel-stream");
     let app = serve(
         |c| {
-            queue_handler(
-                c,
-                QueueBackend::RedisStream(RedisStreamQueueConfig {
-                    url: secret_url("redis://127.0.0.1:6379"),
-                    stream: stream.clone(),
-                    maxlen: None,
-                    redis_tls_ca: None,
-                }),
-            );
+            queue_handler(c, queue::redis_stream::backend(&redis_url, &stream, None));
             otlp_export(c, &format!("http://{collector_addr}"));
         },
         &[],
@@ -560,8 +559,7 @@ async fn a_redis_stream_entry_carries_the_traceparent_field() {
     assert_eq!(post_signed(app.addr, &id).await, 200);
     let trace_id = server_trace_id(&collector, &id).await;
 
-    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = raw_connection(&redis_url).await;
     let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
         .arg(&stream)
         .arg("-")
@@ -584,30 +582,14 @@ async fn a_redis_stream_entry_carries_the_traceparent_field() {
 
 #[tokio::test]
 async fn a_nats_message_carries_the_traceparent_header() {
-    use async_nats::jetstream::{self, stream};
     let (collector, collector_addr) = Collector::start().await;
-    let js = jetstream::new(
-        async_nats::connect("127.0.0.1:4222")
-            .await
-            .expect("NATS at 127.0.0.1:4222"),
-    );
-    let name = unique("otel_test").replace('-', "_");
-    let subject = format!("alexa.{name}");
-    js.create_stream(stream::Config {
-        name: name.clone(),
-        subjects: vec![subject.clone()],
-        ..Default::default()
-    })
-    .await
-    .expect("create stream");
+    let js = queue::nats::jetstream().await;
+    let (name, subject) = queue::nats::fresh_stream(&js).await;
     let app = serve(
         |c| {
             queue_handler(
                 c,
-                QueueBackend::Nats(NatsQueueConfig {
-                    url: secret_url("nats://127.0.0.1:4222"),
-                    subject: subject.clone(),
-                }),
+                queue::nats::backend(format!("nats://{}", queue::nats::NATS), &subject),
             );
             otlp_export(c, &format!("http://{collector_addr}"));
         },
@@ -663,82 +645,27 @@ fn telemetry_config_is_off_by_default_and_refuses_bad_values_by_key() {
 
 #[tokio::test]
 async fn an_amqp_message_carries_the_traceparent_header() {
-    use lapin::options::{
-        BasicGetOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
-        QueueDeclareOptions, QueueDeleteOptions,
-    };
-    use lapin::types::{AMQPValue, FieldTable};
-    use lapin::{Connection, ConnectionProperties, ExchangeKind};
+    use crate::queue::amqp::{amqp_url, Topology, RABBIT};
+    use lapin::types::AMQPValue;
     let (collector, collector_addr) = Collector::start().await;
-    let connection = Connection::connect(
-        "amqp://guest:guest@127.0.0.1:5672/%2f",
-        ConnectionProperties::default(),
-    )
-    .await
-    .expect("RabbitMQ at 127.0.0.1:5672");
-    let channel = connection.create_channel().await.unwrap();
-    let exchange = unique("otel-exchange");
-    let queue = unique("otel-queue");
-    channel
-        .exchange_declare(
-            exchange.as_str().into(),
-            ExchangeKind::Direct,
-            ExchangeDeclareOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    channel
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    channel
-        .queue_bind(
-            queue.as_str().into(),
-            exchange.as_str().into(),
-            "otel".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
+    let topology = Topology::new(true).await;
     // The URL carries a password: the file gets it redacted, the variable
     // gives it.
-    let amqp_url = "amqp://guest:guest@127.0.0.1:5672/%2f";
+    let amqp_url = amqp_url(RABBIT);
     let app = serve(
         |c| {
-            queue_handler(
-                c,
-                QueueBackend::Amqp(AmqpQueueConfig {
-                    url: secret_url(amqp_url),
-                    exchange: exchange.clone(),
-                    routing_key: "otel".to_owned(),
-                }),
-            );
+            queue_handler(c, topology.backend(amqp_url.clone()));
             otlp_export(c, &format!("http://{collector_addr}"));
         },
-        &[("ALEXA_ENDPOINT_HANDLER__QUEUE__URL", amqp_url)],
+        &[("ALEXA_ENDPOINT_HANDLER__QUEUE__URL", &amqp_url)],
     )
     .await;
     let id = unique("otel-amqp");
     assert_eq!(post_signed(app.addr, &id).await, 200);
     let trace_id = server_trace_id(&collector, &id).await;
 
-    let msg = channel
-        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
-        .await
-        .unwrap()
-        .expect("the message");
-    let _ = channel
-        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-        .await;
-    let _ = channel
-        .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-        .await;
+    let msg = topology.take().await.expect("the message");
+    topology.delete().await;
     let props = &msg.delivery.properties;
     assert_eq!(props.message_id().as_ref().map(|s| s.to_string()), Some(id));
     let headers = props.headers().as_ref().expect("headers");

@@ -34,10 +34,7 @@ async fn counting_backend() -> (std::net::SocketAddr, Tally) {
     let app = axum::Router::new()
         .route("/hook", post(hook))
         .with_state(tally.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (addr, tally)
+    (serve_router(app).await, tally)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

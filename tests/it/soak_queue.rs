@@ -274,7 +274,7 @@ async fn wait_for_refusals(running: &Running, replicas: &[&ServeProcess], what: 
 /// Publishes to NATS with `result` ("confirmed", "failed") over `replicas`.
 async fn publishes(replicas: &[&ServeProcess], result: &str) -> u64 {
     let series =
-        format!("alexa_endpoint_queue_publish_total{{backend=\"nats\",result=\"{result}\"}} ");
+        format!("alexa_endpoint_queue_publish_total{{backend=\"nats\",result=\"{result}\"}}");
     let mut sum = 0;
     for replica in replicas {
         sum += metric(replica, &series).await;
@@ -292,8 +292,5 @@ async fn metric(replica: &ServeProcess, series: &str) -> u64 {
         .text()
         .await
         .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(series))
-        .map(|v| v.trim().parse().unwrap())
-        .unwrap_or(0)
+    metric_value(&text, series).map_or(0, |v| v as u64)
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use alexa_endpoint::api::ApiError;
 use alexa_endpoint::config::{Config, OnStoreError};
 use alexa_endpoint::dedup::{new_owner_token, Claim, DedupStore, MemoryStore, StoreError};
-use alexa_endpoint::dev::{refresh_timestamp, sign_body, TestPki};
+use alexa_endpoint::dev::refresh_timestamp;
 use alexa_endpoint::envelope::MessageReceivedRequest;
 use alexa_endpoint::verify::{CertSource, FetchError};
 use alexa_endpoint::{Endpoint, HandlerError, Response, Skill};
@@ -27,7 +27,7 @@ use time::{Duration as TimeDelta, OffsetDateTime};
 use tower::ServiceExt;
 
 use crate::support::helpers::*;
-use crate::verify_support::{verifier, CountingSource, OTHER_PKI, PKI, SKILL_ID};
+use crate::verify_support::{signed, verifier, CountingSource, OTHER_PKI, PKI, SKILL_ID};
 
 const PATH: &str = "/alexa";
 const ACK: &str = r#"{"version":"1.0","response":{}}"#;
@@ -719,10 +719,6 @@ fn stamped(skew: TimeDelta) -> Vec<u8> {
     refresh_timestamp(&raw, at, Some(&unique("signed"))).unwrap()
 }
 
-fn signed_by(pki: &TestPki, body: &[u8]) -> HeaderMap {
-    sign_body(pki, body).unwrap().header_map()
-}
-
 /// A signed request: `body` with `headers` (the signature headers, edited).
 fn signed_post(body: Vec<u8>, headers: HeaderMap) -> Request<Body> {
     post_with(body, headers)
@@ -733,7 +729,7 @@ async fn every_verification_failure_is_400_and_runs_nothing() {
     init_logs();
     let table = verifying(CountingSource::chain(&PKI));
     let good = stamped(TimeDelta::ZERO);
-    let good_headers = signed_by(&PKI, &good);
+    let good_headers = signed(&PKI, &good);
     let without = |name: &str| {
         let mut headers = good_headers.clone();
         headers.remove(name);
@@ -825,35 +821,35 @@ async fn every_verification_failure_is_400_and_runs_nothing() {
         ),
         Row::new(
             "signed with another key",
-            signed_post(good.clone(), signed_by(&OTHER_PKI, &good)),
+            signed_post(good.clone(), signed(&OTHER_PKI, &good)),
             400,
             Answer::Error("signature_mismatch"),
             false,
         ),
         Row::new(
             "timestamp an hour old",
-            signed_post(stale.clone(), signed_by(&PKI, &stale)),
+            signed_post(stale.clone(), signed(&PKI, &stale)),
             400,
             Answer::Error("timestamp_out_of_tolerance"),
             false,
         ),
         Row::new(
             "timestamp an hour ahead",
-            signed_post(future.clone(), signed_by(&PKI, &future)),
+            signed_post(future.clone(), signed(&PKI, &future)),
             400,
             Answer::Error("timestamp_out_of_tolerance"),
             false,
         ),
         Row::new(
             "another skill's id",
-            signed_post(other_skill.clone(), signed_by(&PKI, &other_skill)),
+            signed_post(other_skill.clone(), signed(&PKI, &other_skill)),
             400,
             Answer::Error("skill_id_not_allowed"),
             false,
         ),
         Row::new(
             "no skill id",
-            signed_post(no_skill.clone(), signed_by(&PKI, &no_skill)),
+            signed_post(no_skill.clone(), signed(&PKI, &no_skill)),
             400,
             Answer::Error("skill_id_missing"),
             false,
@@ -886,7 +882,7 @@ impl CertSource for Answers {
 async fn cert_chain_failures_answer_their_row() {
     init_logs();
     let body = stamped(TimeDelta::ZERO);
-    let headers = signed_by(&PKI, &body);
+    let headers = signed(&PKI, &body);
     let cases = [
         (
             "cert URL names no chain (404)",

@@ -82,8 +82,7 @@ async fn post(app: &TestApp, cert_url: &str) -> (u16, String) {
 /// The value of one exposition line, e.g. `..._total{result="ok"}`.
 async fn metric(app: &TestApp, series: &str) -> Option<u64> {
     let text = app.admin_get("/metrics").await.text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    metric_value(&text, series).map(|v| v as u64)
 }
 
 #[tokio::test]

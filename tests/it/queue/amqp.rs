@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use alexa_endpoint::config::{AmqpQueueConfig, QueueBackend};
 use alexa_endpoint::handlers::connect_skill_from_config;
+use lapin::message::BasicGetMessage;
 use lapin::options::{
     BasicGetOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
     QueueDeclareOptions, QueueDeleteOptions,
@@ -16,15 +17,16 @@ use super::proxy::TcpProxy;
 use super::*;
 use crate::support::redis::secret_url;
 
-const RABBIT: &str = "127.0.0.1:5672";
+pub(crate) const RABBIT: &str = "127.0.0.1:5672";
 const ROUTING_KEY: &str = "alexa.messages";
 
-fn amqp_url(addr: &str) -> String {
+/// The URL of the RabbitMQ at `addr` (guest/guest, vhost `/`).
+pub(crate) fn amqp_url(addr: &str) -> String {
     format!("amqp://guest:guest@{addr}/%2f")
 }
 
 /// A test's own exchange (and, when `bind`, a queue bound to it).
-struct Topology {
+pub(crate) struct Topology {
     _connection: Connection,
     channel: Channel,
     exchange: String,
@@ -32,7 +34,7 @@ struct Topology {
 }
 
 impl Topology {
-    async fn new(bind: bool) -> Self {
+    pub(crate) async fn new(bind: bool) -> Self {
         let connection = Connection::connect(&amqp_url(RABBIT), ConnectionProperties::default())
             .await
             .expect("RabbitMQ at 127.0.0.1:5672");
@@ -82,7 +84,8 @@ impl Topology {
         }
     }
 
-    fn backend(&self, url: String) -> QueueBackend {
+    /// The AMQP backend publishing to this exchange at `url`.
+    pub(crate) fn backend(&self, url: String) -> QueueBackend {
         QueueBackend::Amqp(AmqpQueueConfig {
             url: secret_url(&url),
             exchange: self.exchange.clone(),
@@ -90,15 +93,18 @@ impl Topology {
         })
     }
 
-    /// Take every message off the queue: (message_id, delivery_mode, payload).
-    async fn drain(&self) -> Vec<(String, u8, Value)> {
-        let mut out = Vec::new();
-        while let Some(msg) = self
-            .channel
+    /// Take the next message off the queue, if there is one.
+    pub(crate) async fn take(&self) -> Option<BasicGetMessage> {
+        self.channel
             .basic_get(self.queue.as_str().into(), BasicGetOptions { no_ack: true })
             .await
             .unwrap()
-        {
+    }
+
+    /// Take every message off the queue: (message_id, delivery_mode, payload).
+    async fn drain(&self) -> Vec<(String, u8, Value)> {
+        let mut out = Vec::new();
+        while let Some(msg) = self.take().await {
             let props = &msg.delivery.properties;
             out.push((
                 props
@@ -113,7 +119,8 @@ impl Topology {
         out
     }
 
-    async fn delete(self) {
+    /// Delete the queue and the exchange.
+    pub(crate) async fn delete(self) {
         let _ = self
             .channel
             .queue_delete(self.queue.as_str().into(), QueueDeleteOptions::default())

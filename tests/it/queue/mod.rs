@@ -2,11 +2,11 @@
 //! RabbitMQ, Redis), through the real server. Broker outages are made with a
 //! TCP proxy in front of the broker that the test cuts and restores.
 
-mod amqp;
+pub(crate) mod amqp;
 mod config;
-mod nats;
+pub(crate) mod nats;
 mod proxy;
-mod redis_stream;
+pub(crate) mod redis_stream;
 
 use std::time::Duration;
 
@@ -65,12 +65,9 @@ fn expected_payload(request_id: &str, message: &Value, include_token: bool) -> V
 /// The value of `alexa_endpoint_queue_publish_total{backend,result}` (0 when absent).
 async fn publish_count(app: &TestApp, backend: &str, result: &str) -> u64 {
     let text = app.admin_get("/metrics").await.text().await.unwrap();
-    let needle =
-        format!("alexa_endpoint_queue_publish_total{{backend=\"{backend}\",result=\"{result}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(needle.as_str()))
-        .map(|v| v.trim().parse().unwrap())
-        .unwrap_or(0)
+    let series =
+        format!("alexa_endpoint_queue_publish_total{{backend=\"{backend}\",result=\"{result}\"}}");
+    metric_value(&text, &series).map_or(0, |v| v as u64)
 }
 
 /// Poll `/readyz` until it answers `status` (or panic after [`PATIENCE`]).

@@ -11,7 +11,7 @@ use super::proxy::TcpProxy;
 use super::*;
 use crate::support::redis::secret_url;
 
-const NATS: &str = "127.0.0.1:4222";
+pub(crate) const NATS: &str = "127.0.0.1:4222";
 /// A password the logs must never show (the server has no auth and ignores it).
 const PASSWORD: &str = "nats-Pw-4f1c9";
 
@@ -19,7 +19,8 @@ fn nats_url(addr: &str) -> String {
     format!("nats://alexa:{PASSWORD}@{addr}")
 }
 
-async fn jetstream() -> jetstream::Context {
+/// A client of the machine's JetStream.
+pub(crate) async fn jetstream() -> jetstream::Context {
     let client = async_nats::connect(NATS)
         .await
         .expect("NATS at 127.0.0.1:4222");
@@ -27,7 +28,7 @@ async fn jetstream() -> jetstream::Context {
 }
 
 /// A fresh stream on a fresh subject; returns (stream name, subject).
-async fn fresh_stream(js: &jetstream::Context) -> (String, String) {
+pub(crate) async fn fresh_stream(js: &jetstream::Context) -> (String, String) {
     let name = unique("queue_test").replace('-', "_");
     let subject = format!("alexa.{name}");
     js.create_stream(stream::Config {
@@ -40,7 +41,8 @@ async fn fresh_stream(js: &jetstream::Context) -> (String, String) {
     (name, subject)
 }
 
-fn backend(url: String, subject: &str) -> QueueBackend {
+/// The NATS backend publishing to `subject` at `url`.
+pub(crate) fn backend(url: String, subject: &str) -> QueueBackend {
     QueueBackend::Nats(NatsQueueConfig {
         url: secret_url(&url),
         subject: subject.to_owned(),

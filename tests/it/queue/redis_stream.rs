@@ -12,7 +12,8 @@ use super::*;
 use crate::support::redis::secret_url;
 use crate::support::redis::{raw_connection, shared_redis, RedisServer, TestTls};
 
-fn backend(url: &str, stream: &str, maxlen: Option<u64>) -> QueueBackend {
+/// The `redis-stream` backend appending to `stream` at `url`.
+pub(crate) fn backend(url: &str, stream: &str, maxlen: Option<u64>) -> QueueBackend {
     QueueBackend::RedisStream(RedisStreamQueueConfig {
         url: secret_url(url),
         stream: stream.to_owned(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use alexa_endpoint::config::Config;
 use alexa_endpoint::{Server, Skill};
 
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -221,6 +221,67 @@ pub fn command() -> Command {
     }
     cmd.env("RUST_LOG", "info").kill_on_drop(true);
     cmd
+}
+
+/// Send `signal` (`"-TERM"`, `"-STOP"`, ...) to the running `child` with kill(1).
+pub fn send_signal(child: &Child, signal: &str) {
+    let pid = child.id().expect("the process is running").to_string();
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {signal} {pid} failed");
+}
+
+/// Wait (bounded by `within`) until the just spawned server `name` on `port`
+/// `answers`; `Err` with what it wrote to `log` when it exited first (port
+/// taken, bad arguments, ...).
+pub async fn wait_until_answering(
+    name: &str,
+    port: u16,
+    child: &mut Child,
+    log: &std::path::Path,
+    within: Duration,
+    mut answers: impl AsyncFnMut() -> bool,
+) -> Result<(), String> {
+    let awaited = format!("{name} on port {port} answering");
+    // Ok(Err(..)): the process exited, no use waiting longer.
+    wait_for(&awaited, within, async || {
+        if answers().await {
+            return Ok(Ok(()));
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let output = std::fs::read_to_string(log).unwrap_or_default();
+                Ok(Err(format!(
+                    "{name} on port {port} exited before answering: {status}; it said: {}",
+                    output.trim()
+                )))
+            }
+            _ => Err("no answer".to_owned()),
+        }
+    })
+    .await
+}
+
+/// Serve `app` on a fresh loopback port in the background; its address.
+pub async fn serve_router(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// The value of `series` (`name` or `name{labels}`, exactly as exposed) in
+/// the Prometheus text `exposition` of `/metrics`.
+pub fn metric_value(exposition: &str, series: &str) -> Option<f64> {
+    exposition.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 /// Wait until `server` has received at least `n` requests; panics after

@@ -13,15 +13,11 @@ use std::time::Duration;
 use async_nats::jetstream;
 use tokio::process::{Child, Command};
 
-use super::redis::{free_port, in_ci};
-use super::wait::wait_for;
+use super::helpers::{send_signal, wait_until_answering};
+use super::redis::{free_port, in_ci, PORT_ATTEMPTS};
 
 /// How long a (re)started server gets until JetStream answers.
 const START_DEADLINE: Duration = Duration::from_secs(20);
-
-/// Attempts at finding a port the first start can bind (another process may
-/// take a free port between our probe and the server's bind).
-const PORT_ATTEMPTS: usize = 5;
 
 /// A private `nats-server -js` on its own port and store, killed when dropped.
 pub struct NatsServer {
@@ -90,25 +86,16 @@ impl NatsServer {
     /// SIGSTOP the server: connections stay open, nothing is answered, and
     /// what clients send waits in the socket buffers.
     pub fn pause(&self) {
-        self.signal("-STOP");
+        send_signal(self.running(), "-STOP");
     }
 
     /// SIGCONT a paused server: it reads and handles the backlog.
     pub fn resume(&self) {
-        self.signal("-CONT");
+        send_signal(self.running(), "-CONT");
     }
 
-    fn signal(&self, sig: &str) {
-        let pid = self
-            .child
-            .as_ref()
-            .and_then(Child::id)
-            .expect("nats-server is running");
-        let status = std::process::Command::new("kill")
-            .args([sig, &pid.to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {sig} {pid} failed");
+    fn running(&self) -> &Child {
+        self.child.as_ref().expect("nats-server is running")
     }
 
     /// Start the server again on the same port and store; returns once
@@ -137,26 +124,15 @@ impl NatsServer {
             .kill_on_drop(true)
             .spawn()
             .expect("spawn nats-server");
-        let awaited = format!("nats-server on port {} answering", self.port);
-        // Ok(Err(..)): the process exited, no use waiting longer.
-        let answered = wait_for(&awaited, START_DEADLINE, async || {
-            if self.jetstream_answers().await {
-                return Ok(Ok(()));
-            }
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-                    Ok(Err(format!(
-                        "nats-server on port {} exited before answering: {status}; it said: {}",
-                        self.port,
-                        output.trim()
-                    )))
-                }
-                _ => Err("no JetStream answer".to_owned()),
-            }
-        })
-        .await;
-        answered?;
+        wait_until_answering(
+            "nats-server",
+            self.port,
+            &mut child,
+            &log_path,
+            START_DEADLINE,
+            async || self.jetstream_answers().await,
+        )
+        .await?;
         self.child = Some(child);
         Ok(())
     }

@@ -21,6 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
+use super::helpers::{send_signal, wait_until_answering};
 use super::wait::wait_for;
 
 /// How long a private server gets to answer PING after being spawned.
@@ -267,25 +268,16 @@ impl RedisServer {
 
     /// SIGSTOP the server: connections stay open but nothing is answered.
     pub fn pause(&self) {
-        self.signal("-STOP");
+        send_signal(self.running(), "-STOP");
     }
 
     /// SIGCONT a paused server.
     pub fn resume(&self) {
-        self.signal("-CONT");
+        send_signal(self.running(), "-CONT");
     }
 
-    fn signal(&self, sig: &str) {
-        let pid = self
-            .child
-            .as_ref()
-            .and_then(Child::id)
-            .expect("redis-server is running");
-        let status = std::process::Command::new("kill")
-            .args([sig, &pid.to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {sig} {pid} failed");
+    fn running(&self) -> &Child {
+        self.child.as_ref().expect("redis-server is running")
     }
 
     /// Spawn on `self.port` and wait (bounded) until it listens; `Err` when
@@ -335,30 +327,18 @@ impl RedisServer {
             }
         }
         let mut child = cmd.spawn().expect("spawn redis-server");
-        let awaited = format!("redis-server on port {} answering", self.port);
-        // Ok(Err(..)): the process exited, no use waiting longer.
-        let answered = wait_for(&awaited, START_DEADLINE, async || {
-            let up = match self.mode {
+        wait_until_answering(
+            "redis-server",
+            self.port,
+            &mut child,
+            &log_path,
+            START_DEADLINE,
+            async || match self.mode {
                 Mode::Tls(_) => TcpStream::connect(("127.0.0.1", self.port)).await.is_ok(),
                 _ => answers_ping(self.port).await,
-            };
-            if up {
-                return Ok(Ok(()));
-            }
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-                    Ok(Err(format!(
-                        "redis-server on port {} exited before answering: {status}; it said: {}",
-                        self.port,
-                        output.trim()
-                    )))
-                }
-                _ => Err("no answer".to_owned()),
-            }
-        })
-        .await;
-        answered?;
+            },
+        )
+        .await?;
         self.child = Some(child);
         Ok(())
     }
