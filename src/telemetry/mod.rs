@@ -56,7 +56,7 @@ pub fn init_with_traces(
     install(format, Some(export.tracer()));
     let s = export.settings();
     tracing::info!(
-        endpoint = %spans::safe_url(s.endpoint.expose_url()),
+        endpoint = %s.endpoint,
         service_name = %s.service_name,
         sampling_ratio = s.sampling_ratio,
         "trace export on (OTLP/HTTP)"
