@@ -168,11 +168,7 @@ impl TelemetryConfig {
             if let Some(p) = env(var) {
                 if p.trim() != HTTP_PROTOBUF {
                     return Err(invalid(
-                        if var.contains("TRACES") {
-                            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
-                        } else {
-                            "OTEL_EXPORTER_OTLP_PROTOCOL"
-                        },
+                        var,
                         format!("{p:?} is not supported: only \"{HTTP_PROTOBUF}\" is built in"),
                     ));
                 }
