@@ -7,7 +7,7 @@ use std::fmt;
 use reqwest::Method;
 use secrecy::ExposeSecret;
 
-use super::http::{trim_endpoint, Http};
+use super::http::{is_http_url, trim_endpoint, Http};
 use super::retry::Idempotency;
 use super::{ApiError, LwaClient};
 
@@ -36,13 +36,10 @@ impl AppApi {
         api_endpoint: &str,
         http: reqwest::Client,
     ) -> Result<Self, ApiError> {
-        match url::Url::parse(api_endpoint) {
-            Ok(u) if matches!(u.scheme(), "https" | "http") && u.has_host() => {}
-            _ => {
-                return Err(ApiError::InvalidInput(format!(
-                    "API endpoint {api_endpoint:?} is not an http(s) URL"
-                )))
-            }
+        if !is_http_url(api_endpoint) {
+            return Err(ApiError::InvalidInput(format!(
+                "API endpoint {api_endpoint:?} is not an http(s) URL"
+            )));
         }
         Ok(Self {
             http: Http::new(http),

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::http::is_http_url;
 use crate::config::units::{self, millis};
 use crate::config::Problem;
 
@@ -21,16 +22,11 @@ pub struct AlexaApiConfig {
 impl AlexaApiConfig {
     /// Check what serde cannot: every endpoint is an http(s) URL, bounds.
     pub(crate) fn validate(&self) -> Result<(), Problem> {
-        for endpoint in &self.allowed_endpoints {
-            match url::Url::parse(endpoint) {
-                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
-                _ => {
-                    return Err(Problem::new(
-                        "alexa_api.allowed_endpoints",
-                        format!("{endpoint:?} is not an http(s) URL"),
-                    ))
-                }
-            }
+        if let Some(endpoint) = self.allowed_endpoints.iter().find(|e| !is_http_url(e)) {
+            return Err(Problem::new(
+                "alexa_api.allowed_endpoints",
+                format!("{endpoint:?} is not an http(s) URL"),
+            ));
         }
         units::millis_range("alexa_api.timeout_ms", self.timeout, 1, 60_000)
     }

@@ -367,6 +367,12 @@ pub(crate) fn encode_segment(segment: &str) -> String {
     out
 }
 
+/// Whether `endpoint` is an absolute http(s) URL with a host: what an API
+/// endpoint (configured or given to a client) must be.
+pub(crate) fn is_http_url(endpoint: &str) -> bool {
+    url::Url::parse(endpoint).is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.has_host())
+}
+
 /// An endpoint without its trailing slash, so `base + "/v2/..."` is a path.
 pub(crate) fn trim_endpoint(endpoint: &str) -> &str {
     endpoint.strip_suffix('/').unwrap_or(endpoint)

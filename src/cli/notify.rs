@@ -9,6 +9,7 @@ use alexa_endpoint::api::{
     Audience, ProactiveEvent, ProactiveEventsClient, Region, Stage, DEFAULT_TOKEN_URL,
     MAX_EVENT_EXPIRY, MIN_EVENT_EXPIRY, PROACTIVE_EVENTS_SCOPE,
 };
+use alexa_endpoint::config::redact_url;
 use anyhow::{bail, Context};
 
 use super::send::{app_parts, describe, AppParts};
@@ -86,7 +87,7 @@ pub async fn run(args: NotifyArgs) -> anyhow::Result<()> {
     lwa.access_token().await.map_err(|e| {
         describe(
             e,
-            &format!("token request to {}", args.lwa_url),
+            &format!("token request to {}", redact_url(args.lwa_url.as_str())),
             "check ALEXA_CLIENT_ID / ALEXA_CLIENT_SECRET: they are the skill's credentials from \
              Permissions → Alexa Skill Messaging",
         )
@@ -97,7 +98,11 @@ pub async fn run(args: NotifyArgs) -> anyhow::Result<()> {
         .map_err(|e| {
             describe(
                 e,
-                &format!("sending the event to {endpoint} ({} stage)", args.stage),
+                &format!(
+                    "sending the event to {} ({} stage)",
+                    redact_url(&endpoint),
+                    args.stage
+                ),
                 "check the event against its schema, the user id, the region, the stage and \
                  that the skill declares this event",
             )

@@ -9,6 +9,7 @@ use alexa_endpoint::api::{
     build_http_client, validate_message, ApiError, LwaClient, Region, SkillMessagingClient,
     DEFAULT_TOKEN_URL, MAX_DATA_BYTES, MAX_EXPIRES_AFTER_SECS, MIN_EXPIRES_AFTER_SECS,
 };
+use alexa_endpoint::config::redact_url;
 use anyhow::{anyhow, bail, Context};
 use secrecy::SecretString;
 
@@ -83,7 +84,7 @@ pub async fn run(args: SendArgs) -> anyhow::Result<()> {
     lwa.access_token().await.map_err(|e| {
         describe(
             e,
-            &format!("token request to {}", args.lwa_url),
+            &format!("token request to {}", redact_url(args.lwa_url.as_str())),
             "check ALEXA_CLIENT_ID / ALEXA_CLIENT_SECRET: they are the skill's Skill Messaging \
              credentials",
         )
@@ -94,7 +95,7 @@ pub async fn run(args: SendArgs) -> anyhow::Result<()> {
         .map_err(|e| {
             describe(
                 e,
-                &format!("sending the message to {endpoint}"),
+                &format!("sending the message to {}", redact_url(&endpoint)),
                 "check the user id, the region and that the credentials belong to this skill",
             )
         })?;
@@ -123,7 +124,7 @@ pub(crate) fn app_parts(
 ) -> anyhow::Result<AppParts> {
     for url in [api_endpoint, Some(lwa_url)].into_iter().flatten() {
         if !matches!(url.scheme(), "https" | "http") {
-            bail!("{url} is not an http(s) URL");
+            bail!("{} is not an http(s) URL", redact_url(url.as_str()));
         }
     }
     let client_id = credential(CLIENT_ID_ENV)?;
@@ -158,5 +159,24 @@ pub(crate) fn describe(e: ApiError, action: &str, hint: &str) -> anyhow::Error {
             anyhow!("{action} failed: HTTP {status}: {message} ({hint})")
         }
         _ => anyhow!("{action} failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_url_is_named_without_its_password() {
+        let lwa = url::Url::parse("ftp://user:PW-IN-URL@lwa.example/token").unwrap();
+        let Err(e) = app_parts(None, &lwa, Region::Na) else {
+            panic!("an ftp URL is refused");
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("lwa.example/token is not an http(s) URL"),
+            "{text}"
+        );
+        assert!(!text.contains("PW-IN-URL"), "{text}");
     }
 }

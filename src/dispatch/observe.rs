@@ -74,29 +74,13 @@ pub fn observe(metrics: &Metrics, handled: Handled, elapsed: Duration) -> Respon
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
     use crate::error::EndpointError;
-    use std::sync::{Arc, Mutex};
+    use crate::telemetry::capture::Capture;
 
     use super::*;
 
-    /// A log sink the test can read back.
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("sink").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     fn logged_at_info(error: EndpointError) -> (u16, String) {
-        let sink = Sink::default();
+        let sink = Capture::default();
         let writer = sink.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::INFO)
@@ -110,8 +94,7 @@ mod tests {
                 Duration::from_micros(5),
             )
         });
-        let text = String::from_utf8(sink.0.lock().expect("sink").clone()).expect("utf-8");
-        (response.status().as_u16(), text)
+        (response.status().as_u16(), sink.text())
     }
 
     #[test]

@@ -81,8 +81,9 @@ impl Server {
     /// `server.admin_listen`. An invalid `config` (see [`Config::validate`])
     /// is a [`ServeError::Startup`] naming the key; nothing is bound.
     pub async fn bind(skill: Skill, config: Config) -> Result<Self, ServeError> {
+        // `Endpoint::new` has validated `config`.
         let endpoint = Endpoint::new(skill, &config)?;
-        Self::bind_endpoint(endpoint, config).await
+        Self::bind_validated(endpoint, config)
     }
 
     /// Bind with an endpoint built elsewhere (custom verifier or store).
@@ -94,6 +95,11 @@ impl Server {
     /// fit.
     pub async fn bind_endpoint(endpoint: Endpoint, config: Config) -> Result<Self, ServeError> {
         config.validate().map_err(StartupError::from)?;
+        Self::bind_validated(endpoint, config)
+    }
+
+    /// [`Server::bind_endpoint`] with a `config` validated by the caller.
+    fn bind_validated(endpoint: Endpoint, config: Config) -> Result<Self, ServeError> {
         let s = &config.server;
         let alexa = bind_std(s.listen)?;
         // Port 0 asks for a free port each time: two of them are two ports.

@@ -56,7 +56,7 @@ pub fn init_with_traces(
     install(format, Some(export.tracer()));
     let s = export.settings();
     tracing::info!(
-        endpoint = %spans::safe_url(s.endpoint.expose_url()),
+        endpoint = %s.endpoint,
         service_name = %s.service_name,
         sampling_ratio = s.sampling_ratio,
         "trace export on (OTLP/HTTP)"
@@ -239,13 +239,14 @@ fn needs_escape(c: char) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod capture {
+    //! A log writer unit tests read back.
+
     use std::sync::{Arc, Mutex};
 
-    use super::*;
-
+    /// Collects what a test subscriber writes (clones share the buffer).
     #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Capture(Arc<Mutex<Vec<u8>>>);
 
     impl std::io::Write for Capture {
         fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
@@ -261,10 +262,17 @@ mod tests {
     }
 
     impl Capture {
-        fn text(&self) -> String {
+        /// Everything written so far.
+        pub(crate) fn text(&self) -> String {
             String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capture::Capture;
+    use super::*;
 
     const FORGED: &str =
         "r1\n2026-01-01T00:00:00Z  INFO forged line\r\x1b[31mred\x1b[0m\u{9b}2J\u{202e}";

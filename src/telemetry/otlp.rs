@@ -23,7 +23,7 @@ use opentelemetry_sdk::trace::{
 use opentelemetry_sdk::Resource;
 use serde::{Deserialize, Serialize};
 
-use crate::config::SecretUrl;
+use crate::config::{redact, SecretUrl};
 
 /// Finished spans waiting for export, at most; more are dropped and counted.
 pub const MAX_QUEUED_SPANS: usize = 2048;
@@ -168,11 +168,7 @@ impl TelemetryConfig {
             if let Some(p) = env(var) {
                 if p.trim() != HTTP_PROTOBUF {
                     return Err(invalid(
-                        if var.contains("TRACES") {
-                            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
-                        } else {
-                            "OTEL_EXPORTER_OTLP_PROTOCOL"
-                        },
+                        var,
                         format!("{p:?} is not supported: only \"{HTTP_PROTOBUF}\" is built in"),
                     ));
                 }
@@ -300,7 +296,11 @@ impl TraceExport {
             .with_endpoint(settings.endpoint.expose_str())
             .with_timeout(EXPORT_TIMEOUT)
             .build()
-            .map_err(|e| OtlpError::Build(e.to_string()))?;
+            // The exporter's "invalid URI" error quotes the endpoint whole.
+            .map_err(|e| {
+                let secrets = redact::url_secrets(settings.endpoint.expose_str());
+                OtlpError::Build(redact::clean(&e.to_string(), &secrets))
+            })?;
         let queued = Arc::new(AtomicUsize::new(0));
         let batch = BatchConfigBuilder::default()
             // The SDK's own queue never fills: `Bounded` drops first (and counts).
@@ -592,6 +592,24 @@ mod tests {
         }
         assert_eq!(taken.load(Ordering::Relaxed), MAX_QUEUED_SPANS);
         assert_eq!(dropped_spans() - before, 10);
+    }
+
+    #[test]
+    fn an_exporter_build_error_does_not_show_the_endpoint_password() {
+        // Longer than an `http::Uri` may be: the exporter refuses it and its
+        // error quotes the URL.
+        let long = format!("https://user:PW-SECRET@c.example/{}", "a".repeat(70_000));
+        let settings = ExportSettings {
+            endpoint: SecretUrl::parse(&long).unwrap(),
+            service_name: DEFAULT_SERVICE_NAME.to_owned(),
+            sampling_ratio: 1.0,
+        };
+        let err = TraceExport::start(settings).unwrap_err().to_string();
+        assert!(
+            err.starts_with("telemetry.otlp: cannot build"),
+            "{err:.200}"
+        );
+        assert!(!err.contains("PW-SECRET"), "{err:.200}");
     }
 
     #[test]
