@@ -555,19 +555,11 @@ async fn dedup_redis_message_costs_two_round_trips() {
     store.finish("warm-up", &warm, LONG).await.unwrap();
 
     let mut raw = raw_connection(&server.url()).await;
-    let _: () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    reset_command_stats(&mut raw).await;
     let (id, owner) = (id(), new_owner_token());
     assert_eq!(store.claim(&id, &owner, LONG).await.unwrap(), Claim::New);
     store.finish(&id, &owner, LONG).await.unwrap();
-    let stats: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let stats = command_stats(&mut raw).await;
 
     let calls = |cmd: &str| command_calls(&stats, cmd);
     assert_eq!(calls("evalsha"), 1, "{stats}");
@@ -579,24 +571,34 @@ async fn dedup_redis_message_costs_two_round_trips() {
         "{stats}"
     );
 
-    let _: () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    reset_command_stats(&mut raw).await;
     let dup = store.claim(&id, &new_owner_token(), LONG).await.unwrap();
     assert_eq!(dup, Claim::Done);
-    let stats: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let stats = command_stats(&mut raw).await;
     let calls = |cmd: &str| command_calls(&stats, cmd);
     assert_eq!(
         (calls("set"), calls("get"), calls("evalsha")),
         (1, 1, 0),
         "{stats}"
     );
+}
+
+/// Zero Redis's per-command counters.
+async fn reset_command_stats(raw: &mut redis::aio::MultiplexedConnection) {
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(raw)
+        .await
+        .unwrap();
+}
+
+/// `INFO commandstats`: the per-command counters.
+async fn command_stats(raw: &mut redis::aio::MultiplexedConnection) -> String {
+    redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(raw)
+        .await
+        .unwrap()
 }
 
 /// How often `cmd` ran, from `INFO commandstats`.
